@@ -1,0 +1,1 @@
+"""gan-bench harness: registry, data, training loop, metrics, run store and CLI."""

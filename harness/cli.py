@@ -1,0 +1,268 @@
+"""`gan-bench`: the command line. Thin: each command parses, calls one function, prints.
+
+Heavy imports (torch, torch-fidelity, pandas) happen inside the commands that need them, so
+`gan-bench list` and `gan-bench --help` start fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Callable, Optional
+
+import typer
+import yaml
+
+from harness.errors import GanBenchError
+from harness.registry import Registry, load_registry
+
+app = typer.Typer(
+    help="Runnable, comparable reproductions of the GAN literature.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+)
+
+
+def friendly(command: Callable) -> Callable:
+    """Bad input ends in one line naming the problem and exit code 2, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except GanBenchError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _registry() -> Registry:
+    return load_registry()
+
+
+def _reproduced(runs_dir: Path) -> set[str]:
+    if not runs_dir.is_dir():
+        return set()
+    from harness.runstore import reproduced_papers
+
+    return reproduced_papers(runs_dir)
+
+
+# ------------------------------------------------------------------------------------------------ list
+@app.command("list")
+@friendly
+def list_papers(
+    status: Optional[str] = typer.Option(None, help="catalogued, implemented or reproduced"),
+    category: Optional[str] = typer.Option(None, help="e.g. loss, architecture, image-to-image"),
+    year: Optional[int] = typer.Option(None),
+    source: Optional[str] = typer.Option(None, help="a source document id (000-004)"),
+    search: Optional[str] = typer.Option(None, "--search", "-s", help="case-insensitive text in the title, id or aliases"),
+    output_format: str = typer.Option("table", "--format", help="table, csv or json"),
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="where results are read from, for the status"),
+) -> None:
+    """The registry: id, year, status, category and title of every paper."""
+    if output_format not in ("table", "csv", "json"):
+        raise GanBenchError(f"unknown format {output_format!r}; choose table, csv or json")
+    if status is not None and status not in ("catalogued", "implemented", "reproduced"):
+        raise GanBenchError(f"unknown status {status!r}; choose catalogued, implemented or reproduced")
+    registry = _registry()
+    reproduced = _reproduced(runs_dir)
+    rows = []
+    for entry in sorted(registry.papers.values(), key=lambda e: (e.year, e.id)):
+        row = {"id": entry.id, "year": entry.year, "status": registry.status(entry.id, reproduced),
+               "category": entry.category, "arxiv": entry.arxiv or "", "sources": ",".join(entry.sources),
+               "title": entry.title}
+        text = " ".join([entry.id, entry.title, *entry.aliases]).lower()
+        if ((status and row["status"] != status) or (category and entry.category != category)
+                or (year and entry.year != year) or (source and source not in entry.sources)
+                or (search and search.lower() not in text)):
+            continue
+        rows.append(row)
+    if output_format == "json":
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif output_format == "csv":
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["id"])
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        _print_table(rows, ["id", "year", "status", "category", "title"])
+        typer.echo(f"{len(rows)} of {len(registry.papers)} papers")
+
+
+def _print_table(rows: list[dict], columns: list[str]) -> None:
+    """A plain table that fits the terminal: the last column is cut to the remaining width."""
+    width = shutil.get_terminal_size((120, 20)).columns
+    widths = {c: max([len(c)] + [len(str(r[c])) for r in rows]) for c in columns[:-1]}
+    room = max(20, width - sum(widths.values()) - 2 * len(widths))
+    widths[columns[-1]] = room
+    def fmt(values: dict) -> str:
+        cells = [str(values[c]).ljust(widths[c]) for c in columns[:-1]]
+        last = str(values[columns[-1]])
+        cells.append(last if len(last) <= room else last[: room - 1] + "…")
+        return "  ".join(cells).rstrip()
+    typer.echo(fmt({c: c for c in columns}))
+    for row in rows:
+        typer.echo(fmt(row))
+
+
+# ------------------------------------------------------------------------------------------------ show
+@app.command()
+@friendly
+def show(paper: str = typer.Argument(..., help="a paper id, e.g. dcgan")) -> None:
+    """One entry: the paper, its reproduction defaults per dataset, the numbers it reported."""
+    entry = _registry().get(paper)
+    data = entry.model_dump(mode="json", exclude_none=True, exclude={"reproduction"})
+    typer.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100).rstrip())
+    spec = entry.reproduction
+    if spec is None:
+        typer.echo("reproduction: none (catalogued only)")
+        return
+    import dataclasses
+
+    from harness.experiment import configure
+
+    typer.echo(f"reproduction:\n  module: {spec.module}\n  datasets: {', '.join(spec.datasets)} (default {spec.dataset})")
+    for dataset in spec.datasets:
+        _, hp, resolution = configure(entry, dataset)
+        values = ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(hp).items() if k != "resolution")
+        typer.echo(f"  hyperparameters on {dataset} ({resolution}px): {values}")
+    budget = spec.paper_budget.model_dump(exclude_none=True)
+    typer.echo(f"  paper budget: {budget or 'as standard'}")
+    for result in spec.reported:
+        std = f" ± {result.std}" if result.std is not None else ""
+        samples = f", {result.num_samples} samples" if result.num_samples else ""
+        typer.echo(f"  reported {result.metric.upper()} on {result.dataset}: {result.value}{std}{samples} — {result.source}")
+    for deviation in spec.deviations:
+        typer.echo(f"  deviation: {deviation}")
+
+
+# -------------------------------------------------------------------------------------------- validate
+@app.command()
+@friendly
+def validate() -> None:
+    """Check every registry file against the schema, and every reproduction's settings against its module."""
+    registry = _registry()
+    from harness.experiment import configure
+
+    for entry in registry.implemented():
+        for dataset in entry.reproduction.datasets:
+            configure(entry, dataset)  # imports the module, checks every hyperparameter name and type
+    typer.echo(f"registry OK: {len(registry.papers)} papers ({len(registry.implemented())} implemented), "
+               f"{len(registry.resources)} resources, {len(registry.sources)} source documents")
+
+
+# ------------------------------------------------------------------------------------------------- run
+def _parse_sets(values: list[str]) -> dict:
+    parsed = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise GanBenchError(f"--set expects key=value, got {item!r}")
+        parsed[key.strip()] = yaml.safe_load(raw)
+    return parsed
+
+
+@app.command()
+@friendly
+def run(
+    paper: str = typer.Argument(..., help="a paper id, e.g. dcgan"),
+    dataset: Optional[str] = typer.Option(None, help="default: the entry's default dataset"),
+    budget: str = typer.Option("quick", help="smoke, quick, standard or paper"),
+    seed: int = typer.Option(0),
+    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N"),
+    data_root: Optional[Path] = typer.Option(None, help="dataset files (default $GAN_BENCH_DATA or ./data)"),
+    download: bool = typer.Option(True, help="download missing datasets with torchvision"),
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="where run directories are written"),
+    extractor: str = typer.Option("auto", help="auto, torch-fidelity or torchscript"),
+    extractor_weights: Optional[Path] = typer.Option(None, help="weights file for --extractor"),
+    evaluate: bool = typer.Option(True, "--eval/--no-eval", help="score the run with FID/KID (and IS)"),
+    g_steps: Optional[int] = typer.Option(None, help="override the budget's generator steps"),
+    batch_size: Optional[int] = typer.Option(None, help="override the budget's batch size"),
+    kimg: Optional[float] = typer.Option(None, help="stop after this many thousand real images shown to D"),
+    wall_clock: Optional[float] = typer.Option(None, help="stop after this many seconds of training"),
+    eval_samples: Optional[int] = typer.Option(None, help="override the number of generated samples scored"),
+    real_samples: Optional[int] = typer.Option(None, help="override the number of real images for statistics"),
+    real_split: Optional[str] = typer.Option(None, help="train or test: the real split statistics come from"),
+    set_: list[str] = typer.Option([], "--set", help="override a hyperparameter, key=value (repeatable)"),
+    cache_dir: Optional[Path] = typer.Option(None, help="feature cache (default $GAN_BENCH_CACHE or ~/.cache/gan-bench)"),
+) -> None:
+    """Train a paper's reproduction under a budget, score it, and write a run directory."""
+    from harness.experiment import RunRequest, train_paper
+
+    entry = _registry().get(paper)
+    request = RunRequest(
+        paper=paper, dataset=dataset, budget=budget, seed=seed, device=device, data_root=data_root, download=download,
+        runs_root=runs_dir, extractor=extractor, extractor_weights=extractor_weights, evaluate=evaluate,
+        budget_overrides={"g_steps": g_steps, "batch_size": batch_size, "kimg": kimg, "wall_clock_s": wall_clock,
+                          "eval_samples": eval_samples, "real_samples": real_samples, "real_split": real_split},
+        hyperparameters=_parse_sets(set_), cache=cache_dir,
+    )
+    run_dir = train_paper(entry, request, say=typer.echo)
+    _print_result(run_dir)
+
+
+def _print_result(run_dir) -> None:
+    result = run_dir.read_result()
+    progress = result["progress"]
+    typer.echo(f"{result['status']} after {progress['g_steps']} G steps, {progress['kimg']:.1f} kimg, "
+               f"{progress['wall_clock_s']:.0f} s" + (f" ({result['divergence']['reason']})" if result["divergence"] else ""))
+    for score in result["scores"]:
+        typer.echo(_format_score(score))
+    typer.echo(f"results: {run_dir.result_path}")
+
+
+def _format_score(score: dict) -> str:
+    m, p = score["metrics"], score["protocol"]
+    parts = [f"FID {m['fid']:.2f}", f"KID {m['kid_mean']:.4f} ± {m['kid_std']:.4f}"]
+    if "is_mean" in m:
+        parts.append(f"IS {m['is_mean']:.2f} ± {m['is_std']:.2f}")
+    return (f"{', '.join(parts)}  [{p['num_samples']} samples vs {p['real_samples']} {p['real_split']} images, "
+            f"{p['extractor']['label']}]")
+
+
+# -------------------------------------------------------------------------------------------- evaluate
+@app.command()
+@friendly
+def evaluate(
+    run_dir: Path = typer.Argument(..., help="a run directory, runs/<paper>/<dataset>/<budget>/<run>"),
+    device: str = typer.Option("auto"),
+    data_root: Optional[Path] = typer.Option(None),
+    extractor: Optional[str] = typer.Option(None, help="default: the extractor the run was scored with"),
+    extractor_weights: Optional[Path] = typer.Option(None),
+    samples: Optional[int] = typer.Option(None, help="generated samples (default: the run's budget)"),
+    cache_dir: Optional[Path] = typer.Option(None),
+) -> None:
+    """Re-score a finished run from its checkpoint; the score is added to its result.json."""
+    from harness.experiment import evaluate_run
+
+    if samples is not None and samples <= 0:
+        raise GanBenchError(f"--samples must be positive, got {samples}")
+    score = evaluate_run(run_dir, _registry(), device, data_root, extractor, extractor_weights, samples, cache_dir,
+                         say=typer.echo)
+    typer.echo(_format_score(score))
+
+
+# ---------------------------------------------------------------------------------------------- report
+@app.command()
+@friendly
+def report(
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir"),
+    out: Path = typer.Option(Path("site"), help="output folder for the HTML"),
+) -> None:
+    """Write an HTML page listing finished runs beside the numbers their papers reported."""
+    from reports.render import render_site
+
+    index = render_site(runs_dir, _registry(), out)
+    typer.echo(f"wrote {index}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,17 @@
+"""One exception type for every problem a user can fix; the CLI prints its message as one line."""
+
+
+class GanBenchError(Exception):
+    """A problem with the user's input or environment, described in one line that names it."""
+
+
+class RegistryError(GanBenchError):
+    """A registry file is malformed or inconsistent."""
+
+
+class DataNotFoundError(GanBenchError):
+    """A dataset is neither on disk nor downloadable."""
+
+
+class CheckpointError(GanBenchError):
+    """A checkpoint is missing, corrupt, or belongs to another run."""

@@ -1,0 +1,250 @@
+"""One run end to end: registry entry → reproduction → trainer → evaluator → run store.
+
+`train_paper` is what `gan-bench run` does; `evaluate_run` is what `gan-bench evaluate` does.
+Nothing here depends on which paper runs: the entry names the module, the module builds the model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from harness.batches import DeviceBatches
+from harness.budget import Budget, resolve_budget
+from harness.data import dataset_info, load_images
+from harness.errors import CheckpointError, GanBenchError
+from harness.metrics.evaluate import Evaluator, Protocol
+from harness.metrics.extractors import ExtractorSpec, resolve_extractor
+from harness.provenance import provenance
+from harness.reproduction import DataSpec, Reproduction, load_reproduction_class, resolve_hyperparameters
+from harness.runstore import RunDir, open_run
+from harness.schema import PaperEntry
+from harness.trainer import Callbacks, Progress, Trainer
+
+CHECKPOINT_FORMAT = "gan-bench-checkpoint/1"
+SAMPLE_GRID = 64
+EVAL_SEED_OFFSET = 1_000_003  # evaluation noise is seeded apart from training noise
+
+
+@dataclass
+class RunRequest:
+    """Everything `gan-bench run` was asked for, before resolution."""
+
+    paper: str
+    dataset: str | None = None
+    budget: str = "quick"
+    seed: int = 0
+    device: str = "auto"
+    data_root: Path | None = None
+    download: bool = True
+    runs_root: Path = Path("runs")
+    extractor: str = "auto"
+    extractor_weights: Path | None = None
+    evaluate: bool = True
+    budget_overrides: dict[str, Any] = field(default_factory=dict)
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    cache: Path | None = None
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise GanBenchError(f"unknown device {name!r}; use cpu, cuda, cuda:N or auto") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise GanBenchError(f"device {name!r} requested but CUDA is not available; use --device cpu")
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)  # seeds CUDA too
+
+
+def configure(entry: PaperEntry, dataset: str, *layers: dict) -> tuple[type[Reproduction], Any, int]:
+    """The reproduction class, its hyperparameters (paper defaults < registry < per-dataset < layers) and resolution."""
+    spec = entry.reproduction
+    cls = load_reproduction_class(spec.module)
+    hp = resolve_hyperparameters(cls, spec.hyperparameters, spec.per_dataset.get(dataset, {}), *layers)
+    return cls, hp, getattr(hp, "resolution", None) or dataset_info(dataset).resolution
+
+
+def instantiate(cls: type[Reproduction], hp: Any, data: DataSpec, device: torch.device, paper: str) -> Reproduction:
+    try:
+        return cls(data, hp, device)
+    except ValueError as exc:  # e.g. a resolution the architecture cannot build
+        raise GanBenchError(f"{paper} on {data.name}: {exc}") from None
+
+
+def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
+    spec = entry.reproduction
+    if spec is None:
+        raise GanBenchError(f"{entry.id} is catalogued but not implemented (no reproduction block)")
+    dataset = request.dataset or spec.dataset
+    if dataset not in spec.datasets:
+        raise GanBenchError(f"{entry.id} does not support dataset {dataset!r}; supported: {', '.join(spec.datasets)}")
+    budget = resolve_budget(request.budget, spec.paper_budget, request.budget_overrides)
+    device = pick_device(request.device)
+    # Everything that can fail on bad input fails here, before any training or any file is written.
+    extractor = resolve_extractor(request.extractor, request.extractor_weights) if request.evaluate else None
+    cls, hp, resolution = configure(entry, dataset, request.hyperparameters)
+    train_set = load_images(dataset, "train", request.data_root, resolution, request.download)
+    if budget.batch_size > len(train_set):
+        raise GanBenchError(f"batch size {budget.batch_size} is larger than the {dataset} training set ({len(train_set)})")
+
+    seed_everything(request.seed)
+    data = DataSpec(dataset, train_set.info.channels, resolution, train_set.info.num_classes)
+    repro = instantiate(cls, hp, data, device, entry.id)
+    batches = DeviceBatches(train_set, budget.batch_size, device, seed=request.seed)
+    evaluator = None
+    if extractor is not None:
+        protocol = Protocol(dataset, data.resolution, budget.eval_samples, budget.real_split, budget.real_samples, extractor)
+        evaluator = Evaluator(protocol, device, request.data_root, request.cache, real=train_set)
+
+    run = RunDir.create(request.runs_root, entry.id, dataset, budget.name, request.seed)
+    config = {
+        "paper": entry.id, "module": spec.module, "dataset": dataset, "seed": request.seed,
+        "resolution": data.resolution, "channels": data.channels, "num_classes": data.num_classes,
+        "hyperparameters": dataclasses.asdict(hp), "budget": budget.to_dict(),
+        "d_steps_per_g_step": repro.d_steps(0), "device": str(device),
+        "data_root": str(request.data_root) if request.data_root else None,
+        "extractor": extractor.to_dict() if extractor else None,
+    }
+    run.write_config(config)
+    say(f"run directory: {run.path}")
+
+    def evaluate_now(progress: Progress) -> dict:
+        started = time.monotonic()
+        metrics = evaluator.score(_sampler(repro), request.seed + EVAL_SEED_OFFSET)
+        record = {"g_step": progress.g_steps, "kimg": progress.kimg, "eval_seconds": time.monotonic() - started, **metrics}
+        run.log({"kind": "metric", **record})
+        return record
+
+    def checkpoint_now(progress: Progress) -> None:
+        run.save_checkpoint(_checkpoint(entry, repro, batches, progress))
+
+    trainer = Trainer(repro, batches, budget, Callbacks(
+        log=lambda record: run.log({"kind": "loss", **record}),
+        evaluate=evaluate_now if evaluator else None,
+        checkpoint=checkpoint_now,
+    ))
+    say(f"training {entry.id} on {dataset} ({data.resolution}px) for {budget.g_steps} G steps at batch "
+        f"{budget.batch_size} on {device} [{budget.name} budget]")
+    outcome = trainer.run()
+    checkpoint_now(outcome.progress)
+    run.save_samples(_fixed_samples(repro, data, request.seed))
+
+    scores = []
+    if evaluator is not None and outcome.status == "finished":
+        say(f"scoring {budget.eval_samples} samples with {extractor.label}")
+        record = evaluate_now(outcome.progress)
+        scores.append(_score_entry(evaluator.protocol, record))
+    result = {
+        "paper": entry.id, "dataset": dataset, "seed": request.seed, "budget": budget.to_dict(),
+        "status": outcome.status, "stop_reason": outcome.stop_reason, "divergence": outcome.divergence,
+        "progress": outcome.progress.to_dict(), "scores": scores, "provenance": provenance(device),
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    run.write_result(result)
+    return run
+
+
+def _sampler(repro: Reproduction):
+    labels_needed = repro.conditional and repro.data.num_classes > 0
+
+    def sample(n: int, generator: torch.Generator) -> torch.Tensor:
+        labels = None
+        if labels_needed:  # conditional models are scored on uniformly drawn labels
+            labels = torch.randint(repro.data.num_classes, (n,), device=repro.device, generator=generator)
+        return repro.sample(n, labels=labels, generator=generator)
+
+    return sample
+
+
+def _fixed_samples(repro: Reproduction, data: DataSpec, seed: int) -> torch.Tensor:
+    generator = torch.Generator(device=repro.device).manual_seed(seed)
+    labels = None
+    if repro.conditional and data.num_classes > 0:  # one row per class where the grid allows
+        labels = torch.arange(SAMPLE_GRID, device=repro.device) % data.num_classes
+    return repro.sample(SAMPLE_GRID, labels=labels, generator=generator).cpu()
+
+
+def _score_entry(protocol: Protocol, record: dict) -> dict:
+    metrics = {k: v for k, v in record.items() if k in ("fid", "kid_mean", "kid_std", "is_mean", "is_std")}
+    return {"protocol": protocol.to_dict(), "metrics": metrics, "g_step": record["g_step"],
+            "eval_seconds": record["eval_seconds"],
+            "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def _checkpoint(entry: PaperEntry, repro: Reproduction, batches: DeviceBatches, progress: Progress) -> dict:
+    return {
+        "format": CHECKPOINT_FORMAT, "paper": entry.id, "module": entry.reproduction.module,
+        "reproduction": repro.state_dict(), "batches": batches.state_dict(), "progress": progress.to_dict(),
+        "torch_rng": torch.get_rng_state(),
+    }
+
+
+def load_checkpoint(run: RunDir, expected_paper: str) -> dict:
+    path = run.checkpoint_path
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no checkpoint in this run directory")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(f"{path}: corrupt or unreadable checkpoint ({type(exc).__name__})") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: not a gan-bench checkpoint")
+    if state.get("paper") != expected_paper:
+        raise CheckpointError(f"{path}: checkpoint is of paper {state.get('paper')!r}, the run is {expected_paper!r}")
+    return state
+
+
+def evaluate_run(run_path: Path, registry, device_name: str = "auto", data_root: Path | None = None,
+                 extractor: str | None = None, extractor_weights: Path | None = None,
+                 num_samples: int | None = None, cache: Path | None = None, say=print) -> dict:
+    """Re-score a finished run from its checkpoint; the score is added to result.json (same protocol replaced)."""
+    run = open_run(run_path)
+    config = run.read_config()
+    entry = registry.get(config["paper"])
+    if entry.reproduction is None or entry.reproduction.module != config["module"]:
+        raise GanBenchError(f"{run.path}: the registry's {entry.id} no longer uses {config['module']}")
+    device = pick_device(device_name)
+    if extractor is None and extractor_weights is None and config.get("extractor"):
+        spec = resolve_extractor(config["extractor"]["kind"], config["extractor"]["weights_path"])
+    else:
+        spec = resolve_extractor(extractor or "auto", extractor_weights)
+    state = load_checkpoint(run, entry.id)
+    # The run's own resolved hyperparameters, so the rebuilt networks are exactly the trained ones.
+    cls, hp, resolution = configure(entry, config["dataset"], config["hyperparameters"])
+    data = DataSpec(config["dataset"], config["channels"], resolution, config["num_classes"])
+    repro = instantiate(cls, hp, data, device, entry.id)
+    try:
+        repro.load_state_dict(state["reproduction"])
+    except (RuntimeError, KeyError, ValueError) as exc:
+        raise CheckpointError(f"{run.checkpoint_path}: does not fit {entry.id}'s networks ({type(exc).__name__})") from None
+    budget = Budget(**config["budget"])
+    protocol = Protocol(config["dataset"], data.resolution, num_samples or budget.eval_samples, budget.real_split,
+                        budget.real_samples, spec)
+    evaluator = Evaluator(protocol, device, data_root or _path(config.get("data_root")), cache)
+    say(f"scoring {protocol.num_samples} samples of {run.path} with {spec.label}")
+    started = time.monotonic()
+    metrics = evaluator.score(_sampler(repro), config["seed"] + EVAL_SEED_OFFSET)
+    progress = state["progress"]
+    score = _score_entry(evaluator.protocol, {"g_step": progress["g_steps"], "eval_seconds": time.monotonic() - started, **metrics})
+    result = run.read_result()
+    result["scores"] = [s for s in result["scores"] if s["protocol"] != score["protocol"]] + [score]
+    run.write_result(result)
+    return score
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None

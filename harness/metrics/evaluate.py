@@ -1,0 +1,156 @@
+"""Score a generator: stream its samples through the extractor, compare with cached real features.
+
+Generated images go straight from `Reproduction.sample` to the feature extractor in batches (no PNG
+round trip). Real-data features are computed once per (dataset, split, resolution, sample count,
+extractor) and cached on disk, so a warm evaluation spends no time on real data. The metric
+formulas are torch-fidelity's (FID: `fid_statistics_to_metric`, KID: `kid_features_to_metric`,
+IS: `isc_features_to_metric`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+
+from harness.batches import to_uint8
+from harness.data import ImageSet, load_images
+from harness.metrics.extractors import FID_LAYER, IS_LAYER, ExtractorSpec, build_extractor
+from harness.storage import atomic_torch_save
+
+CACHE_ENV = "GAN_BENCH_CACHE"
+REAL_SUBSET_SEED = 0  # the same real images for every run, so every run shares one set of statistics
+KID_SUBSETS = 100
+KID_MAX_SUBSET_SIZE = 1000
+IS_SPLITS = 10
+
+
+def cache_dir(given: str | os.PathLike | None = None) -> Path:
+    return Path(given or os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "gan-bench").expanduser()
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How a score is measured. Scores are comparable only when every field is equal."""
+
+    dataset: str
+    resolution: int
+    num_samples: int
+    real_split: str
+    real_samples: int
+    extractor: ExtractorSpec
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "extractor": self.extractor.to_dict(), "kid_subsets": KID_SUBSETS,
+                "kid_subset_size": min(KID_MAX_SUBSET_SIZE, self.num_samples, self.real_samples), "is_splits": IS_SPLITS}
+
+
+class Evaluator:
+    """Scores reproductions under one protocol; holds the extractor and the real features in memory."""
+
+    def __init__(self, protocol: Protocol, device: torch.device, data_root: Path | None = None,
+                 cache: Path | None = None, batch_size: int = 100, real: ImageSet | None = None):
+        self.device = device
+        self.data_root = data_root
+        self.cache = cache_dir(cache)
+        self.batch_size = batch_size
+        self._real = real if real is not None and real.split == protocol.real_split else None
+        self._extractor = None
+        self._real_features: dict[str, torch.Tensor] | None = None
+        self.real_cache_hit = False
+        # The real sample count cannot exceed the split; record what was actually used.
+        available = len(self._real) if self._real is not None else None
+        if available is not None and protocol.real_samples > available:
+            protocol = Protocol(**{**protocol.__dict__, "real_samples": available})
+        self.protocol = protocol
+
+    @property
+    def layers(self) -> list[str]:
+        return [FID_LAYER, IS_LAYER] if self.protocol.extractor.provides_is else [FID_LAYER]
+
+    @property
+    def extractor(self):
+        if self._extractor is None:
+            self._extractor = build_extractor(self.protocol.extractor, self.device)
+        return self._extractor
+
+    # -- features ------------------------------------------------------------------------------------
+    def features(self, batches: Iterator[torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Features of uint8 image batches (N, C, H, W); grayscale is repeated to three channels."""
+        collected: dict[str, list[torch.Tensor]] = {layer: [] for layer in self.layers}
+        with torch.no_grad():
+            for images in batches:
+                if images.shape[1] == 1:
+                    images = images.expand(-1, 3, -1, -1)
+                outputs = self.extractor(images.to(self.device))
+                for layer, value in zip(self.layers, outputs):
+                    collected[layer].append(value.float().cpu())
+        return {layer: torch.cat(values) for layer, values in collected.items()}
+
+    def _real_cache_path(self) -> Path:
+        p = self.protocol
+        origin = ""
+        if p.dataset == "imagefolder":  # a folder's content is whatever the user points at
+            origin = "-" + hashlib.sha256(str(Path(self.data_root or ".").resolve()).encode()).hexdigest()[:8]
+        name = (f"{p.dataset}{origin}-{p.real_split}-{p.resolution}px-{p.real_samples}-seed{REAL_SUBSET_SEED}"
+                f"-{p.extractor.kind}-{p.extractor.weights_sha256[:16]}-{'+'.join(self.layers)}.pt")
+        return self.cache / "real-features" / name
+
+    def real_features(self) -> dict[str, torch.Tensor]:
+        if self._real_features is not None:
+            return self._real_features
+        path = self._real_cache_path()
+        if path.exists():
+            try:
+                self._real_features = torch.load(path, map_location="cpu", weights_only=True)
+                self.real_cache_hit = True
+                return self._real_features
+            except Exception:
+                path.unlink(missing_ok=True)  # a damaged cache entry is recomputed, never trusted
+        real = self._real or load_images(self.protocol.dataset, self.protocol.real_split, self.data_root,
+                                         resolution=self.protocol.resolution)
+        count = min(self.protocol.real_samples, len(real))
+        if count != self.protocol.real_samples:
+            self.protocol = Protocol(**{**self.protocol.__dict__, "real_samples": count})
+            path = self._real_cache_path()
+        chosen = torch.randperm(len(real), generator=torch.Generator().manual_seed(REAL_SUBSET_SEED))[:count]
+        images = real.images[chosen]
+        self._real_features = self.features(images[i : i + self.batch_size] for i in range(0, count, self.batch_size))
+        atomic_torch_save(self._real_features, path)
+        return self._real_features
+
+    # -- scoring -------------------------------------------------------------------------------------
+    def generated_features(self, sample: Callable[[int, torch.Generator], torch.Tensor], seed: int) -> dict[str, torch.Tensor]:
+        """Features of `num_samples` images from `sample(n, generator)` -> float images in [-1, 1]."""
+        generator = torch.Generator(device=self.device).manual_seed(seed)
+        n = self.protocol.num_samples
+
+        def batches() -> Iterator[torch.Tensor]:
+            for start in range(0, n, self.batch_size):
+                yield to_uint8(sample(min(self.batch_size, n - start), generator))
+
+        return self.features(batches())
+
+    def score(self, sample: Callable[[int, torch.Generator], torch.Tensor], seed: int) -> dict[str, float]:
+        from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+        from torch_fidelity.metric_isc import isc_features_to_metric
+        from torch_fidelity.metric_kid import kid_features_to_metric
+
+        real = self.real_features()
+        fake = self.generated_features(sample, seed)
+        fid = fid_statistics_to_metric(
+            fid_features_to_statistics(fake[FID_LAYER]), fid_features_to_statistics(real[FID_LAYER]), verbose=False
+        )["frechet_inception_distance"]
+        kid = kid_features_to_metric(
+            fake[FID_LAYER], real[FID_LAYER], kid_subsets=KID_SUBSETS,
+            kid_subset_size=self.protocol.to_dict()["kid_subset_size"], verbose=False,
+        )
+        metrics = {"fid": fid, "kid_mean": kid["kernel_inception_distance_mean"], "kid_std": kid["kernel_inception_distance_std"]}
+        if self.protocol.extractor.provides_is:
+            isc = isc_features_to_metric(fake[IS_LAYER], splits=IS_SPLITS)
+            metrics.update(is_mean=isc["inception_score_mean"], is_std=isc["inception_score_std"])
+        return metrics

@@ -1,0 +1,144 @@
+"""What a reproduction provides, and how the harness finds and configures one.
+
+The papers differ most in what happens inside one training step (n_critic, penalties, clipping,
+labels, two domains, growing resolution, mixtures), so a reproduction owns its step and the harness
+owns everything around it (data, budget, logging, checkpoints, evaluation, the run directory).
+
+A reproduction module (`reproductions/<paper>.py`) defines:
+- `Hyperparameters`: a dataclass of the paper's settings, with the paper's values as defaults;
+- a subclass of `Reproduction` that builds networks and optimisers from them, implements
+  `train_step` and `sample`;
+- `REPRODUCTION = <that subclass>`, which is what the registry entry's `module` points at.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from dataclasses import dataclass
+from typing import Any, ClassVar, Sequence
+
+import torch
+from pydantic import TypeAdapter, ValidationError
+
+from harness.batches import Batch
+from harness.errors import GanBenchError
+from harness.schema import MODULE_NAME
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a reproduction may know about its data: shape and classes, never the files."""
+
+    name: str
+    channels: int
+    resolution: int
+    num_classes: int
+
+
+class Reproduction:
+    """Base class of every paper's reproduction.
+
+    Subclasses set `Hyperparameters` and implement `train_step` and `sample`. Attributes that are
+    `nn.Module`s or optimisers are checkpointed automatically; anything else that must survive a
+    resume goes into `extra_state` / `load_extra_state`.
+    """
+
+    Hyperparameters: ClassVar[type]
+    # A conditional model is scored on labels drawn uniformly over the classes.
+    conditional: ClassVar[bool] = False
+
+    def __init__(self, data: DataSpec, hp: Any, device: torch.device):
+        self.data = data
+        self.hp = hp
+        self.device = device
+
+    # -- the training step --------------------------------------------------------------------------
+    def d_steps(self, step: int) -> int:
+        """Discriminator updates in G step `step` (n_critic); the harness fetches this many real batches."""
+        return int(getattr(self.hp, "d_steps_per_g_step", 1))
+
+    def train_step(self, real: Sequence[Batch], step: int) -> dict[str, torch.Tensor]:
+        """One generator update and its `len(real)` discriminator updates, as the paper does them.
+
+        Returns scalar tensors to log (not `.item()`-ed: the harness syncs only when it logs).
+        """
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """`n` images in [-1, 1], shape (n, C, H, W), as the paper samples for evaluation (EMA, truncation…)."""
+        raise NotImplementedError
+
+    # -- checkpointing ------------------------------------------------------------------------------
+    def _stateful(self) -> dict[str, Any]:
+        return {
+            name: value
+            for name, value in vars(self).items()
+            if isinstance(value, (torch.nn.Module, torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler))
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {name: value.state_dict() for name, value in self._stateful().items()}
+        state["extra"] = self.extra_state()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        expected = set(self._stateful()) | {"extra"}
+        if set(state) != expected:
+            raise GanBenchError(
+                f"checkpoint holds {sorted(state)} but {type(self).__name__} expects {sorted(expected)}"
+            )
+        for name, value in self._stateful().items():
+            value.load_state_dict(state[name])
+        self.load_extra_state(state["extra"])
+
+    def extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        pass
+
+    def train(self, mode: bool = True) -> None:
+        for value in self._stateful().values():
+            if isinstance(value, torch.nn.Module):
+                value.train(mode)
+
+
+def load_reproduction_class(module_name: str) -> type[Reproduction]:
+    """Import `reproductions.<paper>` and return its REPRODUCTION class (only modules in that package)."""
+    if not MODULE_NAME.match(module_name):
+        raise GanBenchError(f"reproduction module {module_name!r} is not inside reproductions/")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name in (module_name, module_name.rpartition(".")[0]):
+            raise GanBenchError(f"reproduction module {module_name!r} does not exist") from None
+        raise
+    cls = getattr(module, "REPRODUCTION", None)
+    if not (isinstance(cls, type) and issubclass(cls, Reproduction)):
+        raise GanBenchError(f"{module_name} must define REPRODUCTION = <a harness.reproduction.Reproduction subclass>")
+    if not dataclasses.is_dataclass(getattr(cls, "Hyperparameters", None)):
+        raise GanBenchError(f"{module_name}: {cls.__name__}.Hyperparameters must be a dataclass")
+    return cls
+
+
+def resolve_hyperparameters(cls: type[Reproduction], *layers: dict[str, Any]) -> Any:
+    """The paper's defaults overridden by each layer in turn (registry, per-dataset, command line).
+
+    Unknown names and wrong types are errors that name the key, so a typo never silently does nothing.
+    """
+    hp_cls = cls.Hyperparameters
+    known = {f.name for f in dataclasses.fields(hp_cls)}
+    values = dataclasses.asdict(hp_cls())
+    for layer in layers:
+        for key, value in layer.items():
+            if key not in known:
+                raise GanBenchError(f"unknown hyperparameter {key!r} for {cls.__name__}; known: {', '.join(sorted(known))}")
+            values[key] = value
+    try:
+        return TypeAdapter(hp_cls).validate_python(values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(p) for p in error["loc"])
+        raise GanBenchError(f"hyperparameter {field}: {error['msg']} (got {error.get('input')!r})") from None

@@ -1,0 +1,178 @@
+"""The registry's schema: what a paper entry may say, validated at load.
+
+An entry is data (lm-evaluation-harness style): the paper's metadata, the source lists that name it,
+and — for papers we implement — a `reproduction` block that names the module, the datasets, the
+hyperparameters that differ per dataset, the paper's own schedule and the numbers the paper reported.
+
+Unknown keys are errors (`extra="forbid"`), so a typo in a YAML file is caught rather than ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+PAPER_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# New-style arXiv ids (YYMM.NNNN or YYMM.NNNNN); the GAN literature predates none of the old style.
+ARXIV_ID = re.compile(r"^\d{4}\.\d{4,5}$")
+MODULE_NAME = re.compile(r"^reproductions\.[a-z_][a-z0-9_]*$")
+
+Category = Literal[
+    "theory",
+    "architecture",
+    "loss",
+    "conditional",
+    "image-to-image",
+    "super-resolution",
+    "video",
+    "text",
+    "audio",
+    "3d",
+    "semi-supervised",
+    "representation",
+    "inference",
+    "evaluation",
+    "training",
+    "application",
+    "survey",
+]
+Metric = Literal["fid", "is", "kid"]
+Split = Literal["train", "test"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReportedResult(_Strict):
+    """A number a paper (or a large-scale study) published, with where it was published."""
+
+    dataset: str
+    metric: Metric
+    value: float
+    std: float | None = None
+    num_samples: int | None = Field(default=None, gt=0, description="generated samples scored")
+    source: str = Field(min_length=8, description="who reported it and which table, e.g. 'WGAN-GP paper, Table 3'")
+    note: str | None = Field(default=None, description="protocol differences worth knowing")
+
+
+class BudgetSpec(_Strict):
+    """A training budget as written in YAML; any field left out falls back to the named budget."""
+
+    g_steps: int | None = Field(default=None, gt=0)
+    batch_size: int | None = Field(default=None, gt=0)
+    kimg: float | None = Field(default=None, gt=0)
+    wall_clock_s: float | None = Field(default=None, gt=0)
+    eval_samples: int | None = Field(default=None, gt=0)
+    real_split: Split | None = None
+    real_samples: int | None = Field(default=None, gt=0)
+    eval_every: int | None = Field(default=None, gt=0)
+    log_every: int | None = Field(default=None, gt=0)
+    checkpoint_every: int | None = Field(default=None, gt=0)
+
+
+class ReproductionSpec(_Strict):
+    """How to reproduce a paper: which module, on which data, with which settings."""
+
+    module: str = Field(description="a module inside reproductions/, e.g. reproductions.dcgan")
+    datasets: list[str] = Field(min_length=1)
+    default_dataset: str | None = None
+    hyperparameters: dict[str, Any] = Field(default_factory=dict, description="overrides of the module's defaults")
+    per_dataset: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    paper_budget: BudgetSpec = Field(default_factory=BudgetSpec, description="the paper's own schedule")
+    reported: list[ReportedResult] = Field(default_factory=list)
+    deviations: list[str] = Field(default_factory=list, description="where we knowingly differ from the paper")
+
+    @field_validator("module")
+    @classmethod
+    def _module_inside_reproductions(cls, value: str) -> str:
+        # Loading code named in a data file is only safe if the name cannot reach outside our package.
+        if not MODULE_NAME.match(value):
+            raise ValueError(f"must name a module inside reproductions/ (like 'reproductions.dcgan'), got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _datasets_consistent(self) -> "ReproductionSpec":
+        if self.default_dataset is not None and self.default_dataset not in self.datasets:
+            raise ValueError(f"default_dataset {self.default_dataset!r} is not among datasets {self.datasets}")
+        for name in self.per_dataset:
+            if name not in self.datasets:
+                raise ValueError(f"per_dataset names {name!r}, which is not among datasets {self.datasets}")
+        for result in self.reported:
+            if result.dataset not in self.datasets and result.dataset not in KNOWN_REPORT_ONLY_DATASETS:
+                raise ValueError(
+                    f"reported result on {result.dataset!r}: not a supported dataset nor one of "
+                    f"{sorted(KNOWN_REPORT_ONLY_DATASETS)}"
+                )
+        return self
+
+    @property
+    def dataset(self) -> str:
+        return self.default_dataset or self.datasets[0]
+
+
+# Datasets a paper may report on that we cannot (yet) train on; listed so typos are still caught.
+KNOWN_REPORT_ONLY_DATASETS = frozenset(
+    {"cifar10", "stl10", "celeba", "celeba-hq", "lsun-bedroom", "imagenet", "ffhq", "mnist", "fashion-mnist", "svhn"}
+)
+
+
+class PaperEntry(_Strict):
+    """One paper of the literature, as the catalogue knows it."""
+
+    id: str
+    title: str = Field(min_length=3)
+    authors: list[str] = Field(min_length=1)
+    year: int = Field(ge=1990, le=2100)
+    venue: str | None = None
+    arxiv: str | None = None
+    code: list[HttpUrl] = Field(default_factory=list, description="official or list-given code links")
+    category: Category
+    sources: list[str] = Field(default_factory=list, description="ids of the source documents that name it")
+    tags: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list, description="other names, e.g. the Chinese title in a list")
+    reproduction: ReproductionSpec | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not PAPER_ID.match(value):
+            raise ValueError(f"must be lower-case letters, digits and '-', got {value!r}")
+        return value
+
+    @field_validator("arxiv")
+    @classmethod
+    def _arxiv_shape(cls, value: str | None) -> str | None:
+        if value is not None and not ARXIV_ID.match(value):
+            raise ValueError(f"must look like 1511.06434, got {value!r}")
+        return value
+
+
+class Resource(_Strict):
+    """A non-paper item of the source lists: a tutorial, talk, workshop, blog post or code library."""
+
+    id: str
+    title: str = Field(min_length=3)
+    kind: Literal["tutorial", "talk", "video", "workshop", "blog", "code", "book", "course", "dataset", "list", "other"]
+    url: HttpUrl | None = None
+    authors: list[str] = Field(default_factory=list)
+    year: int | None = Field(default=None, ge=1990, le=2100)
+    sources: list[str] = Field(min_length=1)
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not PAPER_ID.match(value):
+            raise ValueError(f"must be lower-case letters, digits and '-', got {value!r}")
+        return value
+
+
+class SourceDocument(_Strict):
+    """One of the source lists the catalogue is built from (../shared/seeds/)."""
+
+    id: str
+    file: str
+    title: str
+    description: str

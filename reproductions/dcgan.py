@@ -1,0 +1,146 @@
+"""DCGAN — Radford, Metz & Chintala, "Unsupervised Representation Learning with Deep Convolutional
+Generative Adversarial Networks", ICLR 2016 (arXiv 1511.06434).
+
+Read alongside the paper's section 3 ("Approach and model architecture") and section 4 ("Details of
+adversarial training"). The architecture guidelines of section 3:
+
+1. Replace pooling with strided convolutions (D) and fractional-strided convolutions (G).
+2. Use batchnorm in both G and D — except the G output layer and the D input layer.
+3. No fully connected hidden layers.
+4. G: ReLU everywhere except the output, which is Tanh.
+5. D: LeakyReLU everywhere (slope 0.2, section 4).
+
+Section 4: minibatch SGD with batch 128, weights from N(0, 0.02), Adam with lr 0.0002 and β1 0.5.
+The paper's G is drawn for 64x64 (4→8→16→32→64); we build the same ladder for 32 px (4→…→32) and
+for 28 px (7→14→28) by starting from a 7x7 projection.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from harness.batches import Batch
+from harness.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
+from harness.reproduction import DataSpec, Reproduction
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    z_dim: int = 100  # "a uniform noise distribution Z" of 100 dims (fig. 1); we draw N(0, I) as most ports do
+    g_channels: int = 64  # width of G's last hidden layer; doubles towards the input (fig. 1 ends at 128 for 64 px)
+    d_channels: int = 64
+    lr: float = 2e-4  # section 4: "0.001 was too high, using 0.0002 instead"
+    beta1: float = 0.5  # section 4: "0.9 resulted in training oscillation and instability"
+    beta2: float = 0.999
+    leaky_slope: float = 0.2
+    init_std: float = 0.02
+    resolution: int | None = None  # None: the dataset's native size
+
+
+def _ladder(resolution: int) -> tuple[int, int]:
+    """(start size, number of 2x up-samplings) for a resolution of 4·2^k or 7·2^k pixels."""
+    for start in (4, 7):
+        steps = math.log2(resolution / start)
+        if steps >= 1 and steps.is_integer():
+            return start, int(steps)
+    raise ValueError(f"DCGAN needs a resolution of 4·2^k or 7·2^k pixels (e.g. 28, 32, 64), got {resolution}")
+
+
+class Generator(nn.Module):
+    """z → project to a start×start map → fractional-strided convs, each halving the channels → Tanh."""
+
+    def __init__(self, z_dim: int, channels: int, resolution: int, width: int):
+        super().__init__()
+        start, ups = _ladder(resolution)
+        widths = [width * 2 ** (ups - 1 - i) for i in range(ups)]  # e.g. 512, 256, 128, 64 for 64 px
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(z_dim, widths[0], start, 1, 0, bias=False),
+            nn.BatchNorm2d(widths[0]),
+            nn.ReLU(inplace=True),
+        ]
+        for c_in, c_out in zip(widths, widths[1:]):
+            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]  # no BN at the output
+        self.net = nn.Sequential(*layers)
+        self.z_dim = z_dim
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z.view(z.shape[0], self.z_dim, 1, 1))
+
+
+class Discriminator(nn.Module):
+    """Strided convs, each doubling the channels, down to start×start → one logit. No BN on the input layer."""
+
+    def __init__(self, channels: int, resolution: int, width: int, slope: float):
+        super().__init__()
+        start, downs = _ladder(resolution)
+        widths = [width * 2**i for i in range(downs)]  # e.g. 64, 128, 256, 512 for 64 px
+        layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(slope, inplace=True)]
+        for c_in, c_out in zip(widths, widths[1:]):
+            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.LeakyReLU(slope, inplace=True)]
+        layers += [nn.Conv2d(widths[-1], 1, start, 1, 0, bias=False)]  # the logit; the sigmoid lives in the loss
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).flatten()
+
+
+def init_weights(module: nn.Module, std: float) -> None:
+    """Section 4: "All weights were initialized from a zero-centered Normal distribution with standard deviation 0.02"."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, std)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, std)
+        nn.init.zeros_(module.bias)
+
+
+class DCGAN(Reproduction):
+    Hyperparameters = Hyperparameters
+
+    def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
+        super().__init__(data, hp, device)
+        self.G = Generator(hp.z_dim, data.channels, data.resolution, hp.g_channels).to(device)
+        self.D = Discriminator(data.channels, data.resolution, hp.d_channels, hp.leaky_slope).to(device)
+        for net in (self.G, self.D):
+            net.apply(lambda m: init_weights(m, hp.init_std))
+        betas = (hp.beta1, hp.beta2)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=hp.lr, betas=betas)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=hp.lr, betas=betas)
+
+    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn(n, self.hp.z_dim, device=self.device, generator=generator)
+
+    def train_step(self, real: Sequence[Batch], step: int) -> dict[str, torch.Tensor]:
+        # D: maximise log D(x) + log(1 - D(G(z))). Real and fake go through D as separate batches,
+        # as in the reference code, so batchnorm statistics are never mixed across the two.
+        for batch in real:
+            fake = self.G(self.noise(len(batch))).detach()
+            d_real, d_fake = self.D(batch.images), self.D(fake)
+            loss_d = d_loss_gan(d_real, d_fake)
+            self.opt_D.zero_grad(set_to_none=True)
+            loss_d.backward()
+            self.opt_D.step()
+
+        # G: the non-saturating objective, maximise log D(G(z)).
+        fake = self.G(self.noise(len(real[-1])))
+        loss_g = g_loss_nonsaturating(self.D(fake))
+        self.opt_G.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_G.step()
+        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "d_accuracy": binary_accuracy(d_real, d_fake).detach()}
+
+    @torch.no_grad()
+    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        was_training = self.G.training
+        self.G.eval()  # batchnorm from running statistics: a sample never depends on its batch-mates
+        images = self.G(self.noise(n, generator))
+        self.G.train(was_training)
+        return images
+
+
+REPRODUCTION = DCGAN
