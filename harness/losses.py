@@ -6,6 +6,10 @@ All functions take raw discriminator outputs (logits / critic values) and return
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -60,3 +64,41 @@ def binary_accuracy(real: Tensor, fake: Tensor) -> Tensor:
     return 0.5 * ((real > 0).float().mean() + (fake < 0).float().mean())
 
 
+
+
+# f-GAN (Nowozin et al. 2016), Table 2 (conjugates f*) and Table 6 (output activations g_f).
+# The variational objective (eq. 6): F(θ, ω) = E_P[g_f(V(x))] - E_Q[f*(g_f(V(G(z))))]; D maximises F.
+@dataclass(frozen=True)
+class FDivergence:
+    activation: Callable[[Tensor], Tensor]  # g_f: R -> dom f*
+    conjugate: Callable[[Tensor], Tensor]  # f*(t)
+
+
+_LOG2 = math.log(2.0)
+F_DIVERGENCES: dict[str, FDivergence] = {
+    "kl": FDivergence(lambda v: v, lambda t: torch.exp(t - 1)),
+    "reverse-kl": FDivergence(lambda v: -torch.exp(-v), lambda t: -1 - torch.log(-t)),
+    "pearson": FDivergence(lambda v: v, lambda t: 0.25 * t * t + t),
+    "squared-hellinger": FDivergence(lambda v: 1 - torch.exp(-v), lambda t: t / (1 - t)),
+    "jensen-shannon": FDivergence(lambda v: _LOG2 - F.softplus(-v), lambda t: -torch.log(2 - torch.exp(t))),
+    "gan": FDivergence(lambda v: -F.softplus(-v), lambda t: -torch.log(1 - torch.exp(t))),
+}
+
+
+def f_divergence(name: str) -> FDivergence:
+    try:
+        return F_DIVERGENCES[name]
+    except KeyError:
+        raise ValueError(f"unknown f-divergence {name!r}; known: {', '.join(F_DIVERGENCES)}") from None
+
+
+def d_loss_f(real: Tensor, fake: Tensor, divergence: str) -> Tensor:
+    """-F(θ, ω): the variational lower bound on D_f(P‖Q), negated to be minimised by D."""
+    f = f_divergence(divergence)
+    return -(f.activation(real).mean() - f.conjugate(f.activation(fake)).mean())
+
+
+def g_loss_f(fake: Tensor, divergence: str) -> Tensor:
+    """G's step as in the paper's experiments (section 3.2): maximise E_Q[g_f(V(G(z)))], the
+    non-saturating counterpart of minimising F."""
+    return -f_divergence(divergence).activation(fake).mean()

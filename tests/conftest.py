@@ -1,0 +1,100 @@
+"""Shared test setup: real data from ../shared/data when it exists, real-format fixtures otherwise.
+
+Every test runs with an isolated environment: its own feature cache (shared within the session so
+real statistics are computed once), the data root and the TorchScript detector set through the
+same environment variables a user would set, and nothing read from the developer's home.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests import fixtures
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+SHARED_DETECTOR = SHARED_DATA / "inception" / "nvidia-inception-2015-12-05-pool3-torchscript.pt"
+ENV_VARS = ("GAN_BENCH_DATA", "GAN_BENCH_CACHE", "GAN_BENCH_INCEPTION_WEIGHTS", "GAN_BENCH_TORCHSCRIPT_INCEPTION",
+            "GAN_BENCH_REGISTRY", "GAN_BENCH_REPRODUCTIONS")
+
+
+@pytest.fixture(scope="session")
+def data_root(tmp_path_factory) -> Path:
+    """../shared/data (real MNIST / Fashion-MNIST) if present, else small IDX fixtures."""
+    if (SHARED_DATA / "MNIST" / "raw").is_dir():
+        return SHARED_DATA
+    root = tmp_path_factory.mktemp("data")
+    fixtures.write_mnist_like(root, "MNIST")
+    fixtures.write_mnist_like(root, "FashionMNIST", seed=1)
+    return root
+
+
+@pytest.fixture(scope="session")
+def torchscript_detector(tmp_path_factory) -> Path:
+    """The shared NVIDIA-layout TorchScript detector if present, else a tiny random one."""
+    if SHARED_DETECTOR.is_file():
+        return SHARED_DETECTOR
+    return fixtures.write_tiny_torchscript_detector(tmp_path_factory.mktemp("detector") / "tiny-pool3.pt")
+
+
+@pytest.fixture(scope="session")
+def random_inception_weights(tmp_path_factory) -> Path:
+    """torch-fidelity's InceptionV3 weight format with random weights (the real file is not available offline)."""
+    return fixtures.write_random_torch_fidelity_weights(tmp_path_factory.mktemp("weights") / "random-inception.pth")
+
+
+@pytest.fixture(scope="session")
+def feature_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("feature-cache")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch, data_root, torchscript_detector, feature_cache):
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GAN_BENCH_DATA", str(data_root))
+    monkeypatch.setenv("GAN_BENCH_CACHE", str(feature_cache))
+    monkeypatch.setenv("GAN_BENCH_TORCHSCRIPT_INCEPTION", str(torchscript_detector))
+
+
+@pytest.fixture
+def cli():
+    """Run `gan-bench ARGS…` in-process; returns click's Result (exit_code, output, stderr)."""
+    from harness.cli import app
+
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture(scope="session")
+def dcgan_smoke_run(tmp_path_factory, data_root, torchscript_detector, feature_cache) -> Path:
+    """One DCGAN smoke run on MNIST, shared by the tests that read a finished run."""
+    from harness.cli import app
+
+    runs = tmp_path_factory.mktemp("runs")
+    env = {"GAN_BENCH_DATA": str(data_root), "GAN_BENCH_CACHE": str(feature_cache),
+           "GAN_BENCH_TORCHSCRIPT_INCEPTION": str(torchscript_detector)}
+    saved = {k: os.environ.get(k) for k in ENV_VARS}
+    try:
+        for k in ENV_VARS:
+            os.environ.pop(k, None)
+        os.environ.update(env)
+        result = CliRunner().invoke(app, ["run", "dcgan", "--dataset", "mnist", "--budget", "smoke", "--device", "cpu",
+                                          "--seed", "1", "--runs-dir", str(runs)], catch_exceptions=False)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    assert result.exit_code == 0, result.output
+    (run_dir,) = list(runs.glob("dcgan/mnist/smoke/*"))
+    return run_dir
