@@ -87,6 +87,13 @@ def write_random_torch_fidelity_weights(path: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     model = _Unloaded("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(empty))
     empty.unlink()
+    # PyTorch's default init shrinks activations ~10x per layer over Inception's depth (features
+    # ~1e-8); He init keeps them O(1), so the metric properties are tested on informative features.
+    for module in model.modules():
+        if isinstance(module, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+        elif isinstance(module, torch.nn.Linear):
+            torch.nn.init.normal_(module.weight, std=module.in_features**-0.5)
     torch.save(model.state_dict(), path)
     return path
 
