@@ -59,7 +59,7 @@ NAMED_BUDGETS: dict[str, Budget] = {
         name="smoke", g_steps=20, batch_size=16, eval_samples=64, real_split="train", real_samples=64, log_every=5
     ),
     "quick": Budget(
-        name="quick", g_steps=1500, batch_size=64, eval_samples=1000, real_split="train", real_samples=1000,
+        name="quick", g_steps=1000, batch_size=64, eval_samples=1000, real_split="train", real_samples=1000,
         log_every=50,
     ),
     "standard": Budget(

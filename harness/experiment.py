@@ -214,6 +214,7 @@ def evaluate_run(run_path: Path, registry, device_name: str = "auto", data_root:
     """Re-score a finished run from its checkpoint; the score is added to result.json (same protocol replaced)."""
     run = open_run(run_path)
     config = run.read_config()
+    result = run.read_result()  # a damaged result fails now, before minutes of scoring
     entry = registry.get(config["paper"])
     if entry.reproduction is None or entry.reproduction.module != config["module"]:
         raise GanBenchError(f"{run.path}: the registry's {entry.id} no longer uses {config['module']}")
@@ -240,7 +241,6 @@ def evaluate_run(run_path: Path, registry, device_name: str = "auto", data_root:
     metrics = evaluator.score(_sampler(repro), config["seed"] + EVAL_SEED_OFFSET)
     progress = state["progress"]
     score = _score_entry(evaluator.protocol, {"g_step": progress["g_steps"], "eval_seconds": time.monotonic() - started, **metrics})
-    result = run.read_result()
     result["scores"] = [s for s in result["scores"] if s["protocol"] != score["protocol"]] + [score]
     run.write_result(result)
     return score

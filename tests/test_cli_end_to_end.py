@@ -1,0 +1,80 @@
+"""DCGAN end to end through the CLI on real MNIST: run, run directory, evaluate, report, pandas."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from harness.runstore import results_table
+
+pytestmark = pytest.mark.slow
+
+
+def test_run_directory_layout_and_provenance(dcgan_smoke_run):
+    names = {p.name for p in dcgan_smoke_run.iterdir()}
+    assert {"config.json", "curves.jsonl", "result.json", "samples.png", "checkpoint.pt"} <= names
+    assert not [n for n in names if n.endswith(".tmp")]  # no leftovers of atomic writes
+    config = json.loads((dcgan_smoke_run / "config.json").read_text())
+    assert config["paper"] == "dcgan" and config["dataset"] == "mnist" and config["seed"] == 1
+    assert config["hyperparameters"]["lr"] == 2e-4 and config["budget"]["name"] == "smoke"
+    result = json.loads((dcgan_smoke_run / "result.json").read_text())
+    assert result["status"] == "finished" and result["progress"]["g_steps"] == 20
+    assert result["progress"]["images_seen"] == 20 * 16
+    provenance = result["provenance"]
+    assert provenance["packages"]["torch"] and provenance["device"]["type"] == "cpu" and provenance["git"]["commit"]
+    (score,) = result["scores"]
+    protocol = score["protocol"]
+    assert protocol["num_samples"] == 64 and protocol["real_samples"] == 64 and protocol["real_split"] == "train"
+    assert protocol["extractor"]["kind"] == "torchscript" and len(protocol["extractor"]["weights_sha256"]) == 64
+    assert math.isfinite(score["metrics"]["fid"]) and math.isfinite(score["metrics"]["kid_mean"])
+    assert "is_mean" not in score["metrics"]  # the pool3 detector has no logits
+    curves = [json.loads(line) for line in (dcgan_smoke_run / "curves.jsonl").read_text().splitlines()]
+    losses = [c for c in curves if c["kind"] == "loss"]
+    assert [c["g_step"] for c in losses] == [5, 10, 15, 20] and all(math.isfinite(c["loss_d"]) for c in losses)
+    assert curves[-1]["kind"] == "metric" and curves[-1]["fid"] == score["metrics"]["fid"]
+
+
+def test_evaluate_rescores_from_the_checkpoint(dcgan_smoke_run, cli):
+    before = json.loads((dcgan_smoke_run / "result.json").read_text())["scores"][0]["metrics"]
+    result = cli("evaluate", dcgan_smoke_run, "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    scores = json.loads((dcgan_smoke_run / "result.json").read_text())["scores"]
+    assert len(scores) == 1  # same protocol: replaced, not duplicated
+    # Same weights, same evaluation noise, same real statistics: the same numbers.
+    assert scores[0]["metrics"]["fid"] == pytest.approx(before["fid"], rel=1e-5)
+    result = cli("evaluate", dcgan_smoke_run, "--device", "cpu", "--samples", "32")
+    assert result.exit_code == 0, result.output
+    scores = json.loads((dcgan_smoke_run / "result.json").read_text())["scores"]
+    assert sorted(s["protocol"]["num_samples"] for s in scores) == [32, 64]  # a new protocol is added beside
+
+
+def test_report_lists_the_run(dcgan_smoke_run, cli, tmp_path):
+    runs_root = dcgan_smoke_run.parents[3]
+    result = cli("report", "--runs-dir", runs_root, "--out", tmp_path / "site")
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "site" / "index.html").read_text()
+    assert "dcgan" in html and "mnist · smoke" in html and "torchscript" in html
+    assert "IS 6.16" not in html  # the paper's CIFAR-10 IS is not shown beside an MNIST run
+    first = html
+    cli("report", "--runs-dir", runs_root, "--out", tmp_path / "site")
+    assert (tmp_path / "site" / "index.html").read_text() == first  # rebuilding is byte-identical
+
+
+def test_results_table(dcgan_smoke_run):
+    table = results_table(dcgan_smoke_run.parents[3])
+    row = table[table["paper"] == "dcgan"].iloc[0]
+    assert row["dataset"] == "mnist" and row["budget"] == "smoke" and math.isfinite(row["fid"])
+    assert row["extractor"].startswith("torchscript")
+
+
+def test_list_and_show(cli):
+    result = cli("list", "--status", "implemented")
+    assert result.exit_code == 0 and "dcgan" in result.output and "gan-gp" not in result.output.split("implemented")[0]
+    result = cli("list", "--search", "wasserstein", "--format", "json")
+    ids = {row["id"] for row in json.loads(result.output)}
+    assert {"wgan", "wgan-gp"} <= ids
+    result = cli("show", "dcgan")
+    assert result.exit_code == 0 and "1511.06434" in result.output and "6.16" in result.output
+    assert "Table 3" in result.output
