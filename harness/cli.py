@@ -191,6 +191,7 @@ def run(
     eval_samples: Optional[int] = typer.Option(None, help="override the number of generated samples scored"),
     real_samples: Optional[int] = typer.Option(None, help="override the number of real images for statistics"),
     real_split: Optional[str] = typer.Option(None, help="train or test: the real split statistics come from"),
+    checkpoint_every: Optional[int] = typer.Option(None, help="save a checkpoint every N G steps"),
     set_: list[str] = typer.Option([], "--set", help="override a hyperparameter, key=value (repeatable)"),
     cache_dir: Optional[Path] = typer.Option(None, help="feature cache (default $GAN_BENCH_CACHE or ~/.cache/gan-bench)"),
 ) -> None:
@@ -202,7 +203,8 @@ def run(
         paper=paper, dataset=dataset, budget=budget, seed=seed, device=device, data_root=data_root, download=download,
         runs_root=runs_dir, extractor=extractor, extractor_weights=extractor_weights, evaluate=evaluate,
         budget_overrides={"g_steps": g_steps, "batch_size": batch_size, "kimg": kimg, "wall_clock_s": wall_clock,
-                          "eval_samples": eval_samples, "real_samples": real_samples, "real_split": real_split},
+                          "eval_samples": eval_samples, "real_samples": real_samples, "real_split": real_split,
+                          "checkpoint_every": checkpoint_every},
         hyperparameters=_parse_sets(set_), cache=cache_dir,
     )
     run_dir = train_paper(entry, request, say=typer.echo)
@@ -226,6 +228,20 @@ def _format_score(score: dict) -> str:
         parts.append(f"IS {m['is_mean']:.2f} ± {m['is_std']:.2f}")
     return (f"{', '.join(parts)}  [{p['num_samples']} samples vs {p['real_samples']} {p['real_split']} images, "
             f"{p['extractor']['label']}]")
+
+
+@app.command()
+@friendly
+def resume(
+    run_dir: Path = typer.Argument(..., help="an interrupted run directory"),
+    device: Optional[str] = typer.Option(None, help="default: the device the run started on"),
+    data_root: Optional[Path] = typer.Option(None),
+    cache_dir: Optional[Path] = typer.Option(None),
+) -> None:
+    """Continue an interrupted run (killed, preempted, Ctrl-C) from its last checkpoint."""
+    from harness.experiment import resume_run
+
+    _print_result(resume_run(run_dir, _registry(), device, data_root, cache_dir, say=typer.echo))
 
 
 # -------------------------------------------------------------------------------------------- evaluate

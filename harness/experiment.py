@@ -26,7 +26,7 @@ from harness.provenance import provenance
 from harness.reproduction import DataSpec, Reproduction, load_reproduction_class, resolve_hyperparameters
 from harness.runstore import RunDir, open_run
 from harness.schema import PaperEntry
-from harness.trainer import Callbacks, Progress, Trainer
+from harness.trainer import Callbacks, Progress, StopOnSignal, Trainer
 
 CHECKPOINT_FORMAT = "gan-bench-checkpoint/1"
 SAMPLE_GRID = 64
@@ -122,36 +122,56 @@ def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
     run.write_config(config)
     say(f"run directory: {run.path}")
 
+    return _train(entry, run, repro, batches, budget, evaluator, request.seed, device, say)
+
+
+def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceBatches, budget: Budget,
+           evaluator: Evaluator | None, seed: int, device: torch.device, say, resume: dict | None = None) -> RunDir:
+    """Train (from scratch or from a checkpoint's state), score, and write the result."""
+
     def evaluate_now(progress: Progress) -> dict:
         started = time.monotonic()
-        metrics = evaluator.score(_sampler(repro), request.seed + EVAL_SEED_OFFSET)
+        metrics = evaluator.score(_sampler(repro), seed + EVAL_SEED_OFFSET)
         record = {"g_step": progress.g_steps, "kimg": progress.kimg, "eval_seconds": time.monotonic() - started, **metrics}
         run.log({"kind": "metric", **record})
         return record
 
     def checkpoint_now(progress: Progress) -> None:
-        run.save_checkpoint(_checkpoint(entry, repro, batches, progress))
+        run.save_checkpoint({**_checkpoint(entry, repro, batches, progress), "trainer": trainer.state_dict()})
 
+    progress = Progress()
+    if resume is not None:
+        progress = _restore(resume, repro, batches)
+    stop = StopOnSignal()
     trainer = Trainer(repro, batches, budget, Callbacks(
         log=lambda record: run.log({"kind": "loss", **record}),
         evaluate=evaluate_now if evaluator else None,
         checkpoint=checkpoint_now,
-    ))
-    say(f"training {entry.id} on {dataset} ({data.resolution}px) for {budget.g_steps} G steps at batch "
+        should_stop=stop.requested,
+    ), progress=progress)
+    if resume is not None:
+        trainer.load_state_dict(resume["trainer"])
+    verb = f"resuming at G step {progress.g_steps}" if resume else "training"
+    say(f"{verb} {entry.id} on {repro.data.name} ({repro.data.resolution}px) for {budget.g_steps} G steps at batch "
         f"{budget.batch_size} on {device} [{budget.name} budget]")
-    outcome = trainer.run()
+    with stop:
+        outcome = trainer.run()
     checkpoint_now(outcome.progress)
-    run.save_samples(_fixed_samples(repro, data, request.seed))
+    if outcome.status == "interrupted":
+        say(f"interrupted at G step {outcome.progress.g_steps}; checkpoint saved, continue with: gan-bench resume {run.path}")
+        raise GanBenchError(f"interrupted by {stop.signal_name}; resume with `gan-bench resume {run.path}`")
+    run.save_samples(_fixed_samples(repro, repro.data, seed))
 
     scores = []
     if evaluator is not None and outcome.status == "finished":
-        say(f"scoring {budget.eval_samples} samples with {extractor.label}")
+        say(f"scoring {budget.eval_samples} samples with {evaluator.protocol.extractor.label}")
         record = evaluate_now(outcome.progress)
         scores.append(_score_entry(evaluator.protocol, record))
     result = {
-        "paper": entry.id, "dataset": dataset, "seed": request.seed, "budget": budget.to_dict(),
+        "paper": entry.id, "dataset": repro.data.name, "seed": seed, "budget": budget.to_dict(),
         "status": outcome.status, "stop_reason": outcome.stop_reason, "divergence": outcome.divergence,
         "progress": outcome.progress.to_dict(), "scores": scores, "provenance": provenance(device),
+        "resumed": resume is not None,
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     run.write_result(result)
@@ -189,8 +209,29 @@ def _checkpoint(entry: PaperEntry, repro: Reproduction, batches: DeviceBatches, 
     return {
         "format": CHECKPOINT_FORMAT, "paper": entry.id, "module": entry.reproduction.module,
         "reproduction": repro.state_dict(), "batches": batches.state_dict(), "progress": progress.to_dict(),
-        "torch_rng": torch.get_rng_state(),
+        "rng": {"torch": torch.get_rng_state(), "python": random.getstate(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
     }
+
+
+def _restore(state: dict, repro: Reproduction, batches: DeviceBatches) -> Progress:
+    """Put a checkpoint's state back: networks, optimisers, data order and every random stream."""
+    try:
+        repro.load_state_dict(state["reproduction"])
+        batches.load_state_dict(state["batches"])
+        rng = state["rng"]
+        torch.set_rng_state(rng["torch"])
+        random.setstate(_as_tuple(rng["python"]))
+        if rng["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
+        done = state["progress"]
+        return Progress(done["g_steps"], done["d_steps"], done["images_seen"], done["wall_clock_s"])
+    except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+        raise CheckpointError(f"checkpoint does not fit this run ({type(exc).__name__}: {str(exc)[:120]})") from None
+
+
+def _as_tuple(value):
+    return tuple(_as_tuple(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 def load_checkpoint(run: RunDir, expected_paper: str) -> dict:
@@ -248,3 +289,41 @@ def evaluate_run(run_path: Path, registry, device_name: str = "auto", data_root:
 
 def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
+
+
+def resume_run(run_path: Path, registry, device_name: str | None = None, data_root: Path | None = None,
+               cache: Path | None = None, say=print) -> RunDir:
+    """Continue an interrupted run from its last checkpoint, in the same run directory.
+
+    On CPU with the run's seed, the resumed run ends with the same weights as one never interrupted:
+    the checkpoint holds the networks, optimisers, data order and every random stream.
+    """
+    run = open_run(run_path)
+    config = run.read_config()
+    if run.result_path.exists():
+        raise GanBenchError(f"{run.path} has already finished ({run.read_result()['status']}); nothing to resume")
+    entry = registry.get(config["paper"])
+    if entry.reproduction is None or entry.reproduction.module != config["module"]:
+        raise GanBenchError(f"{run.path}: the registry's {entry.id} no longer uses {config['module']}")
+    state = load_checkpoint(run, entry.id)
+    device = pick_device(device_name or config["device"])
+    budget = Budget(**config["budget"])
+    data_root = data_root or _path(config.get("data_root"))
+    evaluator = None
+    cls, hp, resolution = configure(entry, config["dataset"], config["hyperparameters"])
+    train_set = load_images(config["dataset"], "train", data_root, resolution)
+    if config.get("extractor"):
+        recorded = config["extractor"]
+        spec = resolve_extractor(recorded["kind"], recorded["weights_path"])
+        if spec.weights_sha256 != recorded["weights_sha256"]:
+            raise GanBenchError(f"{recorded['weights_path']}: extractor weights changed since the run started")
+        protocol = Protocol(config["dataset"], resolution, budget.eval_samples, budget.real_split, budget.real_samples, spec)
+        evaluator = Evaluator(protocol, device, data_root, cache, real=train_set)
+    data = DataSpec(config["dataset"], config["channels"], resolution, config["num_classes"])
+    repro = instantiate(cls, hp, data, device, entry.id)
+    batches = DeviceBatches(train_set, budget.batch_size, device, seed=config["seed"])
+    # Records written after the checkpoint would be written again: keep the curves up to it.
+    done = state["progress"]["g_steps"]
+    run.rewrite_curves([r for r in run.curves() if r.get("g_step", 0) <= done])
+    say(f"run directory: {run.path}")
+    return _train(entry, run, repro, batches, budget, evaluator, config["seed"], device, say, resume=state)

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from harness.errors import GanBenchError
-from harness.storage import append_jsonl, atomic_path, atomic_torch_save, atomic_write_json, read_jsonl
+from harness.storage import append_jsonl, atomic_path, atomic_torch_save, atomic_write_json, atomic_write_text, read_jsonl
 
 RESULT_FIELDS = ("paper", "dataset", "budget", "seed", "status", "progress", "scores", "provenance")
 
@@ -79,6 +79,9 @@ class RunDir:
 
     def curves(self) -> list[dict]:
         return read_jsonl(self.curves_path)
+
+    def rewrite_curves(self, records: list[dict]) -> None:
+        atomic_write_text(self.curves_path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
 
     def save_checkpoint(self, state: dict) -> None:
         atomic_torch_save(state, self.checkpoint_path)

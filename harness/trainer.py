@@ -9,6 +9,8 @@ loss). It knows nothing of files: logging, evaluation and checkpoints are callba
 from __future__ import annotations
 
 import math
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Literal
@@ -37,7 +39,7 @@ class Progress:
 
 @dataclass
 class Outcome:
-    status: Literal["finished", "diverged"]
+    status: Literal["finished", "diverged", "interrupted"]
     stop_reason: str
     progress: Progress
     divergence: dict | None = None
@@ -50,20 +52,54 @@ class Callbacks:
     log: Callable[[dict], None] = lambda record: None
     evaluate: Callable[[Progress], None] | None = None
     checkpoint: Callable[[Progress], None] | None = None
+    should_stop: Callable[[], bool] = lambda: False  # e.g. SIGTERM from a scheduler: checkpoint and leave
+
+
+class StopOnSignal:
+    """While active, SIGTERM/SIGINT only set a flag; the loop stops after the current step, cleanly."""
+
+    def __init__(self):
+        self.signal_name: str | None = None
+        self._previous: dict = {}
+
+    def requested(self) -> bool:
+        return self.signal_name is not None
+
+    def _handle(self, signum, frame) -> None:
+        self.signal_name = signal.Signals(signum).name
+
+    def __enter__(self) -> "StopOnSignal":
+        if threading.current_thread() is threading.main_thread():  # handlers can only be set there
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
 
 class Trainer:
-    def __init__(self, reproduction: Reproduction, batches: DeviceBatches, budget: Budget, callbacks: Callbacks | None = None):
+    def __init__(self, reproduction: Reproduction, batches: DeviceBatches, budget: Budget,
+                 callbacks: Callbacks | None = None, progress: Progress | None = None):
         self.reproduction = reproduction
         self.batches = batches
         self.budget = budget
         self.callbacks = callbacks or Callbacks()
-        self.progress = Progress()
+        self.progress = progress or Progress()  # a resumed run starts from its checkpoint's counts
+        self._sums: dict[str, torch.Tensor] = {}  # losses since the last log record, summed on the device
+        self._window = 0
+
+    def state_dict(self) -> dict:
+        """The half-filled logging window, so a resumed run logs the same averages."""
+        return {"sums": {name: float(total) for name, total in self._sums.items()}, "window": self._window}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._sums = {name: torch.tensor(value) for name, value in state["sums"].items()}
+        self._window = int(state["window"])
 
     def run(self) -> Outcome:
         budget, repro, progress = self.budget, self.reproduction, self.progress
-        sums: dict[str, torch.Tensor] = {}
-        window = 0
         started = time.monotonic() - progress.wall_clock_s  # a resumed run keeps its clock
         repro.train(True)
         while True:
@@ -77,13 +113,14 @@ class Trainer:
             progress.d_steps += len(real)
             progress.images_seen += sum(len(batch) for batch in real)
             for name, value in losses.items():  # accumulate on the device: no sync per step
-                sums[name] = sums[name] + value.detach().float() if name in sums else value.detach().float()
-            window += 1
+                value = value.detach().float()
+                self._sums[name] = self._sums[name].to(value.device) + value if name in self._sums else value
+            self._window += 1
 
             step = progress.g_steps
             if step % budget.log_every == 0 or budget.stop_reason(step, progress.images_seen, 0.0) is not None:
-                record = {name: float(total) / window for name, total in sums.items()}  # the one sync
-                sums, window = {}, 0
+                record = {name: float(total) / self._window for name, total in self._sums.items()}  # the one sync
+                self._sums, self._window = {}, 0
                 progress.wall_clock_s = time.monotonic() - started
                 self.callbacks.log({"g_step": step, "kimg": progress.kimg, "wall_clock_s": progress.wall_clock_s, **record})
                 bad = [name for name, value in record.items() if not math.isfinite(value)]
@@ -94,5 +131,8 @@ class Trainer:
                 self.callbacks.evaluate(progress)
             if budget.checkpoint_every and self.callbacks.checkpoint and step % budget.checkpoint_every == 0:
                 self.callbacks.checkpoint(progress)
+            if self.callbacks.should_stop():
+                progress.wall_clock_s = time.monotonic() - started
+                return Outcome("interrupted", "signal", progress)
         progress.wall_clock_s = time.monotonic() - started
         return Outcome("finished", reason, progress)
