@@ -126,7 +126,11 @@ class Trainer:
                 bad = [name for name, value in record.items() if not math.isfinite(value)]
                 if bad:
                     return Outcome("diverged", "non-finite loss", progress,
-                                   {"g_step": step, "reason": f"non-finite {', '.join(bad)}"})
+                                   {"g_step": step, "reason": f"non-finite loss {', '.join(bad)}"})
+                broken = repro.nonfinite_modules()
+                if broken:
+                    return Outcome("diverged", "non-finite weights", progress,
+                                   {"g_step": step, "reason": f"non-finite weights in {', '.join(broken)}"})
             if budget.eval_every and self.callbacks.evaluate and step % budget.eval_every == 0:
                 self.callbacks.evaluate(progress)
             if budget.checkpoint_every and self.callbacks.checkpoint and step % budget.checkpoint_every == 0:

@@ -107,3 +107,32 @@ def test_bad_budget_values_are_one_line_errors(overrides, field):
 def test_unknown_budget():
     with pytest.raises(GanBenchError, match="unknown budget 'huge'"):
         resolve_budget("huge")
+
+
+@dataclass(frozen=True)
+class PoisonHP:
+    d_steps_per_g_step: int = 1
+    poison_at: int = 3
+
+
+class Poisoned(Reproduction):
+    """Finite losses, but a weight turns NaN at a chosen step — the loop must notice."""
+
+    Hyperparameters = PoisonHP
+
+    def __init__(self, data, hp, device):
+        super().__init__(data, hp, device)
+        self.net = torch.nn.Linear(2, 2)
+
+    def train_step(self, real, step):
+        if step + 1 == self.hp.poison_at:
+            with torch.no_grad():
+                self.net.weight[0, 0] = float("inf")
+        return {"loss": torch.tensor(0.5)}
+
+
+def test_non_finite_weights_are_a_recorded_divergence():
+    budget = dataclasses.replace(NAMED_BUDGETS["smoke"], g_steps=10, batch_size=2, log_every=2)
+    repro = Poisoned(DataSpec("toy", 1, 4, 2), PoisonHP(), torch.device("cpu"))
+    outcome = Trainer(repro, DeviceBatches(images(), 2, torch.device("cpu"), seed=0), budget).run()
+    assert outcome.status == "diverged" and outcome.divergence == {"g_step": 4, "reason": "non-finite weights in net"}
