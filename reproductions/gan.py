@@ -1,0 +1,169 @@
+"""GAN — Goodfellow, Pouget-Abadie, Mirza, Xu, Warde-Farley, Ozair, Courville & Bengio, "Generative
+Adversarial Nets", NIPS 2014 (arXiv 1406.2661).
+
+Read alongside the paper's section 3 ("Adversarial nets"), Algorithm 1 and section 5 ("Experiments"),
+and the released MNIST configuration (github.com/goodfeli/adversarial, `mnist.yaml`), which fixes what
+the paper leaves out:
+
+- Eq. 1, the value function: min_G max_D E_x[log D(x)] + E_z[log(1 - D(G(z)))].
+- Algorithm 1: k discriminator updates, then one generator update ("we used k = 1").
+- Section 3: early in training log(1 - D(G(z))) saturates, so "rather than training G to minimize
+  log(1 - D(G(z))) we can train G to maximize log D(G(z))". Both are here (`g_loss`).
+- Section 5: G mixes rectifier and sigmoid units and gets noise only at its bottom layer; D uses
+  maxout units and is trained with dropout. mnist.yaml: G 100 → 1200 ReLU → 1200 ReLU → 784 sigmoid,
+  N(0, I) noise; D 784 → maxout 240×5 → maxout 240×5 → sigmoid; dropout keeps 0.8 of D's input and
+  0.5 of its hidden units; SGD, batch 100, lr 0.1 decayed by 1.000004 per update down to 1e-6,
+  momentum 0.5 → 0.7 over epochs 1-250; weights U(±0.05) in G and U(±0.005) in D.
+
+The MLPs are sized from the dataset (C·H·W pixels), so CIFAR-10 gets the same nets on 3072 inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Sequence
+
+import torch
+from torch import nn
+
+from harness.batches import Batch
+from harness.losses import binary_accuracy, d_loss_gan, g_loss_minimax, g_loss_nonsaturating
+from harness.reproduction import DataSpec, Reproduction
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    z_dim: int = 100  # mnist.yaml: nvis 100
+    g_hidden: int = 1200  # two rectifier layers of 1200 units
+    d_units: int = 240  # two maxout layers of 240 units …
+    d_pieces: int = 5  # … with 5 pieces each
+    d_input_dropout: float = 0.2  # include probability 0.8 on D's input
+    d_hidden_dropout: float = 0.5  # include probability 0.5 on D's hidden layers
+    g_loss: Literal["nonsaturating", "minimax"] = "nonsaturating"  # section 3 vs eq. 1
+    d_steps_per_g_step: int = 1  # Algorithm 1's k; "we used k = 1"
+    lr: float = 0.1
+    lr_decay: float = 1.000004  # lr_t = lr / decay^t (pylearn2 ExponentialDecay) …
+    min_lr: float = 1e-6  # … floored here
+    momentum_start: float = 0.5
+    momentum_end: float = 0.7
+    # MomentumAdjustor(start=1, saturate=250) in epochs of 50,000 images at batch 100 = 500 updates.
+    momentum_ramp_steps: int = 125_000
+    g_init_range: float = 0.05  # irange .05
+    d_init_range: float = 0.005  # irange .005
+
+
+def sgd_schedule(step: int, hp: Any) -> tuple[float, float]:
+    """(learning rate, momentum) at update `step`: exponential lr decay and a linear momentum ramp."""
+    lr = max(hp.lr / hp.lr_decay**step, hp.min_lr)
+    ramp = min(1.0, step / max(1, hp.momentum_ramp_steps))
+    return lr, hp.momentum_start + (hp.momentum_end - hp.momentum_start) * ramp
+
+
+def set_sgd(optimizer: torch.optim.SGD, lr: float, momentum: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"], group["momentum"] = lr, momentum
+
+
+def uniform_init(module: nn.Module, bound: float) -> None:
+    """pylearn2's `irange`: weights U(-bound, bound), biases 0."""
+    if isinstance(module, nn.Linear):
+        nn.init.uniform_(module.weight, -bound, bound)
+        nn.init.zeros_(module.bias)
+
+
+class Maxout(nn.Module):
+    """Maxout units (Goodfellow et al. 2013): each of `units` outputs is the max over `pieces` affine maps."""
+
+    def __init__(self, in_features: int, units: int, pieces: int):
+        super().__init__()
+        self.linear = nn.Linear(in_features, units * pieces)
+        self.units, self.pieces = units, pieces
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x).view(x.shape[0], self.units, self.pieces).amax(dim=2)
+
+
+class Generator(nn.Module):
+    """z → 1200 ReLU → 1200 ReLU → C·H·W. The paper's sigmoid output becomes tanh for images in [-1, 1]."""
+
+    def __init__(self, z_dim: int, hidden: int, shape: tuple[int, int, int]):
+        super().__init__()
+        self.shape = shape
+        pixels = shape[0] * shape[1] * shape[2]
+        self.net = nn.Sequential(
+            nn.Linear(z_dim, hidden), nn.ReLU(),
+            nn.Linear(hidden, hidden), nn.ReLU(),
+            nn.Linear(hidden, pixels), nn.Tanh(),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z).view(z.shape[0], *self.shape)
+
+
+class Discriminator(nn.Module):
+    """x → dropout → maxout → dropout → maxout → dropout → one logit (the sigmoid lives in the loss)."""
+
+    def __init__(self, pixels: int, units: int, pieces: int, input_dropout: float, hidden_dropout: float):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Dropout(input_dropout), Maxout(pixels, units, pieces),
+            nn.Dropout(hidden_dropout), Maxout(units, units, pieces),
+            nn.Dropout(hidden_dropout), nn.Linear(units, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.flatten(1)).flatten()
+
+
+class GAN(Reproduction):
+    Hyperparameters = Hyperparameters
+
+    def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
+        super().__init__(data, hp, device)
+        shape = (data.channels, data.resolution, data.resolution)
+        pixels = shape[0] * shape[1] * shape[2]
+        self.G = Generator(hp.z_dim, hp.g_hidden, shape).to(device)
+        self.D = Discriminator(pixels, hp.d_units, hp.d_pieces, hp.d_input_dropout, hp.d_hidden_dropout).to(device)
+        self.G.apply(lambda m: uniform_init(m, hp.g_init_range))
+        self.D.apply(lambda m: uniform_init(m, hp.d_init_range))
+        self.opt_G = torch.optim.SGD(self.G.parameters(), lr=hp.lr, momentum=hp.momentum_start)
+        self.opt_D = torch.optim.SGD(self.D.parameters(), lr=hp.lr, momentum=hp.momentum_start)
+
+    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn(n, self.hp.z_dim, device=self.device, generator=generator)
+
+    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        """Eq. 1's min_G log(1 - D(G(z))) ("minimax") or section 3's max_G log D(G(z)) ("nonsaturating")."""
+        if self.hp.g_loss == "minimax":
+            return g_loss_minimax(fake_logits)
+        return g_loss_nonsaturating(fake_logits)
+
+    def train_step(self, real: Sequence[Batch], step: int) -> dict[str, torch.Tensor]:
+        lr, momentum = sgd_schedule(step, self.hp)
+        set_sgd(self.opt_D, lr, momentum)
+        set_sgd(self.opt_G, lr, momentum)
+
+        # Algorithm 1, inner loop: k steps ascending eq. 1 in D, each on a fresh minibatch of m
+        # noise samples and m examples.
+        for batch in real:
+            fake = self.G(self.noise(len(batch))).detach()
+            d_real, d_fake = self.D(batch.images), self.D(fake)
+            loss_d = d_loss_gan(d_real, d_fake)
+            self.opt_D.zero_grad(set_to_none=True)
+            loss_d.backward()
+            self.opt_D.step()
+
+        # Algorithm 1, outer step: one G update through D (dropout on, as in the released code).
+        loss_g = self.generator_loss(self.D(self.G(self.noise(len(real[-1])))))
+        self.opt_G.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_G.step()
+        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
+                "d_accuracy": binary_accuracy(d_real, d_fake).detach()}
+
+    @torch.no_grad()
+    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.G(self.noise(n, generator))
+
+
+REPRODUCTION = GAN
