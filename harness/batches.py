@@ -37,10 +37,12 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
 class DeviceBatches:
     """Endless shuffled batches of a dataset held on `device`; drops the ragged end of each epoch."""
 
-    def __init__(self, data: ImageSet, batch_size: int, device: torch.device, seed: int):
+    def __init__(self, data: ImageSet, batch_size: int, device: torch.device, seed: int,
+                 memory_format: torch.memory_format = torch.contiguous_format):
         if batch_size > len(data):
             raise ValueError(f"batch size {batch_size} is larger than the dataset ({len(data)} images)")
-        self.images = data.images.to(device)
+        self.memory_format = memory_format
+        self.images = data.images.to(device).contiguous(memory_format=memory_format)
         self.labels = data.labels.to(device)
         self.batch_size = batch_size
         self.device = device
@@ -59,7 +61,8 @@ class DeviceBatches:
             self._new_epoch()
         index = self._order[self._position : self._position + self.batch_size]
         self._position += self.batch_size
-        return Batch(images=to_unit_range(self.images[index]), labels=self.labels[index])
+        images = to_unit_range(self.images[index]).contiguous(memory_format=self.memory_format)
+        return Batch(images=images, labels=self.labels[index])
 
     def state_dict(self) -> dict:
         return {

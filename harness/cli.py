@@ -194,8 +194,12 @@ def run(
     checkpoint_every: Optional[int] = typer.Option(None, help="save a checkpoint every N G steps"),
     set_: list[str] = typer.Option([], "--set", help="override a hyperparameter, key=value (repeatable)"),
     cache_dir: Optional[Path] = typer.Option(None, help="feature cache (default $GAN_BENCH_CACHE or ~/.cache/gan-bench)"),
+    amp: str = typer.Option("off", help="off or bf16: autocast the training step"),
+    channels_last: bool = typer.Option(False, help="networks and batches in NHWC"),
+    compile_: bool = typer.Option(False, "--compile", help="torch.compile each network's forward"),
 ) -> None:
     """Train a paper's reproduction under a budget, score it, and write a run directory."""
+    from harness.acceleration import Acceleration
     from harness.experiment import RunRequest, train_paper
 
     entry = _registry().get(paper)
@@ -206,6 +210,7 @@ def run(
                           "eval_samples": eval_samples, "real_samples": real_samples, "real_split": real_split,
                           "checkpoint_every": checkpoint_every},
         hyperparameters=_parse_sets(set_), cache=cache_dir,
+        acceleration=Acceleration(amp=amp, channels_last=channels_last, compile=compile_),
     )
     run_dir = train_paper(entry, request, say=typer.echo)
     _print_result(run_dir)

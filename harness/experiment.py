@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from harness.acceleration import Acceleration
 from harness.batches import DeviceBatches
 from harness.budget import Budget, resolve_budget
 from harness.data import dataset_info, load_images
@@ -51,6 +52,7 @@ class RunRequest:
     budget_overrides: dict[str, Any] = field(default_factory=dict)
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     cache: Path | None = None
+    acceleration: Acceleration = field(default_factory=Acceleration)
 
 
 def pick_device(name: str) -> torch.device:
@@ -104,7 +106,9 @@ def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
     seed_everything(request.seed)
     data = DataSpec(dataset, train_set.info.channels, resolution, train_set.info.num_classes)
     repro = instantiate(cls, hp, data, device, entry.id)
-    batches = DeviceBatches(train_set, budget.batch_size, device, seed=request.seed)
+    request.acceleration.apply(repro)
+    batches = DeviceBatches(train_set, budget.batch_size, device, seed=request.seed,
+                            memory_format=request.acceleration.memory_format)
     evaluator = None
     if extractor is not None:
         protocol = Protocol(dataset, data.resolution, budget.eval_samples, budget.real_split, budget.real_samples, extractor)
@@ -118,15 +122,18 @@ def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
         "d_steps_per_g_step": repro.d_steps(0), "device": str(device),
         "data_root": str(request.data_root) if request.data_root else None,
         "extractor": extractor.to_dict() if extractor else None,
+        "acceleration": request.acceleration.to_dict(),
     }
     run.write_config(config)
     say(f"run directory: {run.path}")
 
-    return _train(entry, run, repro, batches, budget, evaluator, request.seed, device, say)
+    return _train(entry, run, repro, batches, budget, evaluator, request.seed, device, say,
+                  acceleration=request.acceleration)
 
 
 def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceBatches, budget: Budget,
-           evaluator: Evaluator | None, seed: int, device: torch.device, say, resume: dict | None = None) -> RunDir:
+           evaluator: Evaluator | None, seed: int, device: torch.device, say, resume: dict | None = None,
+           acceleration: Acceleration | None = None) -> RunDir:
     """Train (from scratch or from a checkpoint's state), score, and write the result."""
 
     def evaluate_now(progress: Progress) -> dict:
@@ -148,7 +155,7 @@ def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceB
         evaluate=evaluate_now if evaluator else None,
         checkpoint=checkpoint_now,
         should_stop=stop.requested,
-    ), progress=progress)
+    ), progress=progress, acceleration=acceleration)
     if resume is not None:
         trainer.load_state_dict(resume["trainer"])
     verb = f"resuming at G step {progress.g_steps}" if resume else "training"
@@ -321,9 +328,13 @@ def resume_run(run_path: Path, registry, device_name: str | None = None, data_ro
         evaluator = Evaluator(protocol, device, data_root, cache, real=train_set)
     data = DataSpec(config["dataset"], config["channels"], resolution, config["num_classes"])
     repro = instantiate(cls, hp, data, device, entry.id)
-    batches = DeviceBatches(train_set, budget.batch_size, device, seed=config["seed"])
+    acceleration = Acceleration(**config.get("acceleration", {}))
+    acceleration.apply(repro)
+    batches = DeviceBatches(train_set, budget.batch_size, device, seed=config["seed"],
+                            memory_format=acceleration.memory_format)
     # Records written after the checkpoint would be written again: keep the curves up to it.
     done = state["progress"]["g_steps"]
     run.rewrite_curves([r for r in run.curves() if r.get("g_step", 0) <= done])
     say(f"run directory: {run.path}")
-    return _train(entry, run, repro, batches, budget, evaluator, config["seed"], device, say, resume=state)
+    return _train(entry, run, repro, batches, budget, evaluator, config["seed"], device, say, resume=state,
+                  acceleration=acceleration)

@@ -99,9 +99,12 @@ class Reproduction:
     def load_extra_state(self, state: dict[str, Any]) -> None:
         pass
 
+    def networks(self) -> dict[str, torch.nn.Module]:
+        return {n: m for n, m in self._stateful().items() if isinstance(m, torch.nn.Module)}
+
     def nonfinite_modules(self) -> list[str]:
         """Names of networks holding a NaN/inf weight: a diverged run, even if its losses still look finite."""
-        modules = {n: m for n, m in self._stateful().items() if isinstance(m, torch.nn.Module)}
+        modules = self.networks()
         flags = [torch.stack([p.isfinite().all() for p in m.parameters()]).all() for m in modules.values()
                  if any(True for _ in m.parameters())]
         if not flags or bool(torch.stack(flags).all()):  # one device sync for all networks

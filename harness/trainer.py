@@ -17,6 +17,7 @@ from typing import Callable, Literal
 
 import torch
 
+from harness.acceleration import Acceleration
 from harness.batches import DeviceBatches
 from harness.budget import Budget
 from harness.reproduction import Reproduction
@@ -81,8 +82,10 @@ class StopOnSignal:
 
 class Trainer:
     def __init__(self, reproduction: Reproduction, batches: DeviceBatches, budget: Budget,
-                 callbacks: Callbacks | None = None, progress: Progress | None = None):
+                 callbacks: Callbacks | None = None, progress: Progress | None = None,
+                 acceleration: Acceleration | None = None):
         self.reproduction = reproduction
+        self.acceleration = acceleration or Acceleration()
         self.batches = batches
         self.budget = budget
         self.callbacks = callbacks or Callbacks()
@@ -108,7 +111,8 @@ class Trainer:
             if reason is not None:
                 break
             real = [self.batches.next() for _ in range(repro.d_steps(progress.g_steps))]
-            losses = repro.train_step(real, progress.g_steps)
+            with self.acceleration.autocast(repro.device):
+                losses = repro.train_step(real, progress.g_steps)
             progress.g_steps += 1
             progress.d_steps += len(real)
             progress.images_seen += sum(len(batch) for batch in real)
