@@ -72,16 +72,21 @@ def binary_accuracy(real: Tensor, fake: Tensor) -> Tensor:
 class FDivergence:
     activation: Callable[[Tensor], Tensor]  # g_f: R -> dom f*
     conjugate: Callable[[Tensor], Tensor]  # f*(t)
+    # f*(g_f(v)) simplified by hand. Composing the two in float32 overflows for moderately large v
+    # (g_f(v) rounds onto the edge of dom f*: e.g. "gan" gives -log(1 - exp(-softplus(-v))) = inf for
+    # v > ~17, where the exact value is softplus(v) ≈ v), so D's loss uses this form.
+    conjugate_of_activation: Callable[[Tensor], Tensor]
 
 
 _LOG2 = math.log(2.0)
 F_DIVERGENCES: dict[str, FDivergence] = {
-    "kl": FDivergence(lambda v: v, lambda t: torch.exp(t - 1)),
-    "reverse-kl": FDivergence(lambda v: -torch.exp(-v), lambda t: -1 - torch.log(-t)),
-    "pearson": FDivergence(lambda v: v, lambda t: 0.25 * t * t + t),
-    "squared-hellinger": FDivergence(lambda v: 1 - torch.exp(-v), lambda t: t / (1 - t)),
-    "jensen-shannon": FDivergence(lambda v: _LOG2 - F.softplus(-v), lambda t: -torch.log(2 - torch.exp(t))),
-    "gan": FDivergence(lambda v: -F.softplus(-v), lambda t: -torch.log(1 - torch.exp(t))),
+    "kl": FDivergence(lambda v: v, lambda t: torch.exp(t - 1), lambda v: torch.exp(v - 1)),
+    "reverse-kl": FDivergence(lambda v: -torch.exp(-v), lambda t: -1 - torch.log(-t), lambda v: v - 1),
+    "pearson": FDivergence(lambda v: v, lambda t: 0.25 * t * t + t, lambda v: 0.25 * v * v + v),
+    "squared-hellinger": FDivergence(lambda v: 1 - torch.exp(-v), lambda t: t / (1 - t), torch.expm1),
+    "jensen-shannon": FDivergence(lambda v: _LOG2 - F.softplus(-v), lambda t: -torch.log(2 - torch.exp(t)),
+                                  lambda v: F.softplus(v) - _LOG2),
+    "gan": FDivergence(lambda v: -F.softplus(-v), lambda t: -torch.log(1 - torch.exp(t)), F.softplus),
 }
 
 
@@ -95,7 +100,7 @@ def f_divergence(name: str) -> FDivergence:
 def d_loss_f(real: Tensor, fake: Tensor, divergence: str) -> Tensor:
     """-F(θ, ω): the variational lower bound on D_f(P‖Q), negated to be minimised by D."""
     f = f_divergence(divergence)
-    return -(f.activation(real).mean() - f.conjugate(f.activation(fake)).mean())
+    return -(f.activation(real).mean() - f.conjugate_of_activation(fake).mean())
 
 
 def g_loss_f(fake: Tensor, divergence: str) -> Tensor:
