@@ -6,6 +6,9 @@
 - `channels_last`: networks and real batches in NHWC, which cuDNN's convolutions prefer.
 - `compile`: `torch.compile` of each network's forward (the module itself is untouched, so
   checkpoints keep their plain parameter names).
+- `data_on_device`: the whole uint8 dataset lives on the training device and batches are cut there
+  (default); off, it stays in host memory and each batch is copied over — for datasets larger than
+  the device's memory.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class Acceleration:
     amp: Literal["off", "bf16"] = "off"
     channels_last: bool = False
     compile: bool = False
+    data_on_device: bool = True
 
     def __post_init__(self):
         if self.amp not in ("off", "bf16"):

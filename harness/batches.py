@@ -38,12 +38,15 @@ class DeviceBatches:
     """Endless shuffled batches of a dataset held on `device`; drops the ragged end of each epoch."""
 
     def __init__(self, data: ImageSet, batch_size: int, device: torch.device, seed: int,
-                 memory_format: torch.memory_format = torch.contiguous_format):
+                 memory_format: torch.memory_format = torch.contiguous_format, on_device: bool = True):
         if batch_size > len(data):
             raise ValueError(f"batch size {batch_size} is larger than the dataset ({len(data)} images)")
         self.memory_format = memory_format
-        self.images = data.images.to(device).contiguous(memory_format=memory_format)
-        self.labels = data.labels.to(device)
+        home = device if on_device else torch.device("cpu")
+        self.images = data.images.to(home).contiguous(memory_format=memory_format)
+        self.labels = data.labels.to(home)
+        if not on_device and device.type == "cuda":  # pinned pages make the per-batch copy asynchronous
+            self.images, self.labels = self.images.pin_memory(), self.labels.pin_memory()
         self.batch_size = batch_size
         self.device = device
         self._generator = torch.Generator().manual_seed(seed)
@@ -52,7 +55,7 @@ class DeviceBatches:
         self.epoch = 0
 
     def _new_epoch(self) -> None:
-        self._order = torch.randperm(len(self.images), generator=self._generator).to(self.device)
+        self._order = torch.randperm(len(self.images), generator=self._generator).to(self.images.device)
         self._position = 0
         self.epoch += 1
 
@@ -61,8 +64,9 @@ class DeviceBatches:
             self._new_epoch()
         index = self._order[self._position : self._position + self.batch_size]
         self._position += self.batch_size
-        images = to_unit_range(self.images[index]).contiguous(memory_format=self.memory_format)
-        return Batch(images=images, labels=self.labels[index])
+        images = self.images[index].to(self.device, non_blocking=True)
+        images = to_unit_range(images).contiguous(memory_format=self.memory_format)
+        return Batch(images=images, labels=self.labels[index].to(self.device, non_blocking=True))
 
     def state_dict(self) -> dict:
         return {
@@ -74,6 +78,6 @@ class DeviceBatches:
 
     def load_state_dict(self, state: dict) -> None:
         self._generator.set_state(state["generator"])
-        self._order = state["order"].to(self.device)
+        self._order = state["order"].to(self.images.device)
         self._position = int(state["position"])
         self.epoch = int(state["epoch"])

@@ -47,4 +47,5 @@ def test_switches_are_recorded_in_the_run_config(cli, tmp_path):
                  "--channels-last", "--runs-dir", tmp_path)
     assert result.exit_code == 0, result.output
     (config,) = tmp_path.glob("dcgan/mnist/*/*/config.json")
-    assert json.loads(config.read_text())["acceleration"] == {"amp": "off", "channels_last": True, "compile": False}
+    assert json.loads(config.read_text())["acceleration"] == {"amp": "off", "channels_last": True, "compile": False,
+                                                              "data_on_device": True}

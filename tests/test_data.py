@@ -81,3 +81,14 @@ def test_device_batches_cover_each_epoch_once_and_scale_to_unit_range(data_root)
     assert torch.equal(torch.sort(to_uint8(seen).flatten(1).sum(1)).values,
                        torch.sort(subset.images.flatten(1).long().sum(1)).values)
     assert torch.equal(to_uint8(to_unit_range(subset.images)), subset.images)  # the round trip is exact
+
+
+def test_host_resident_data_gives_the_same_batches(data_root):
+    data = load_images("mnist", "test", data_root, download=False)
+    on_device = DeviceBatches(data, 16, torch.device("cpu"), seed=7)
+    on_host = DeviceBatches(data, 16, torch.device("cpu"), seed=7, on_device=False,
+                            memory_format=torch.channels_last)
+    for _ in range(3):
+        a, b = on_device.next(), on_host.next()
+        assert torch.equal(a.images, b.images) and torch.equal(a.labels, b.labels)
+    assert b.images.is_contiguous(memory_format=torch.channels_last)
