@@ -46,7 +46,13 @@ class Protocol:
 
     def to_dict(self) -> dict:
         return {**asdict(self), "extractor": self.extractor.to_dict(), "kid_subsets": KID_SUBSETS,
-                "kid_subset_size": min(KID_MAX_SUBSET_SIZE, self.num_samples, self.real_samples), "is_splits": IS_SPLITS}
+                "kid_subset_size": self.kid_subset_size, "is_splits": IS_SPLITS}
+
+    @property
+    def kid_subset_size(self) -> int:
+        """1000 as in the KID paper, but at most half the samples: subsets as large as the whole set
+        would all be the same set, and KID's std over subsets would read as a spurious 0."""
+        return min(KID_MAX_SUBSET_SIZE, max(2, min(self.num_samples, self.real_samples) // 2))
 
 
 class Evaluator:
@@ -147,7 +153,7 @@ class Evaluator:
         )["frechet_inception_distance"]
         kid = kid_features_to_metric(
             fake[FID_LAYER], real[FID_LAYER], kid_subsets=KID_SUBSETS,
-            kid_subset_size=self.protocol.to_dict()["kid_subset_size"], verbose=False,
+            kid_subset_size=self.protocol.kid_subset_size, verbose=False,
         )
         metrics = {"fid": fid, "kid_mean": kid["kernel_inception_distance_mean"], "kid_std": kid["kernel_inception_distance_std"]}
         if self.protocol.extractor.provides_is:
