@@ -1,0 +1,100 @@
+"""The leaderboards as Markdown (for a README or an issue) and CSV (for pandas), via DataFrames.
+
+CSV is one tidy table with the protocol in its first columns, raw numbers at full precision;
+Markdown is one table per protocol with the numbers formatted as on the site. Markdown is written
+by a small helper rather than DataFrame.to_markdown, which would add `tabulate` as a dependency.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from reports import formatting as fmt
+from reports.tables import METRICS, Leaderboard, Row
+
+PROTOCOL_COLUMNS = ("dataset", "budget", "num_samples", "real_split", "real_samples", "extractor", "resolution")
+
+
+def csv_frame(boards: list[Leaderboard]) -> pd.DataFrame:
+    records = []
+    for board in boards:
+        protocol = {name: getattr(board.protocol, name) for name in PROTOCOL_COLUMNS}
+        for row in board.rows:
+            record = {**protocol, "paper": row.paper, "seeds": row.n, "seed_list": " ".join(map(str, row.seeds))}
+            for metric in METRICS:
+                stat, comparison = row.stats[metric.key], row.comparisons.get(metric.key)
+                record[f"{metric.key}_mean"] = stat.mean
+                record[f"{metric.key}_std"] = stat.std
+                record[f"{metric.key}_paper"] = comparison.reported.value if comparison else None
+                record[f"{metric.key}_paper_samples"] = comparison.reported.num_samples if comparison else None
+                record[f"{metric.key}_delta"] = comparison.delta if comparison else None
+            record.update({"kimg": row.kimg, "wall_clock_s": row.wall_clock_s, "devices": "; ".join(row.devices),
+                           "status": row.status_text, "best": " ".join(sorted(row.best))})
+            records.append(record)
+    columns = [*PROTOCOL_COLUMNS, "paper", "seeds", "seed_list",
+               *[f"{m.key}_{part}" for m in METRICS for part in ("mean", "std", "paper", "paper_samples", "delta")],
+               "kimg", "wall_clock_s", "devices", "status", "best"]
+    return pd.DataFrame.from_records(records, columns=columns)  # the header even when there are no runs
+
+
+def display_frame(board: Leaderboard) -> pd.DataFrame:
+    """One leaderboard with the site's columns and formatting (best values in bold)."""
+
+    def cells(row: Row) -> dict[str, str]:
+        record = {"paper": row.paper}
+        for metric in METRICS:
+            stat = row.stats[metric.key]
+            text = fmt.mean_std(stat.mean, stat.std, metric.digits)
+            record[metric.label] = f"**{text}**" if metric.key in row.best else text
+            if metric.key in board.reported_metrics:
+                comparison = row.comparisons.get(metric.key)
+                reported = comparison.reported if comparison else None
+                record[f"paper {metric.label}"] = fmt.mean_std(reported.value, reported.std, metric.digits) if reported else fmt.DASH
+                mark = "" if comparison is None or comparison.same_samples or comparison.delta is None else "*"
+                record[f"Δ {metric.label}"] = (fmt.signed(comparison.delta, metric.digits) + mark) if comparison else fmt.DASH
+        record.update({"samples": fmt.count(row.num_samples), "seeds": str(row.n), "kimg": fmt.kimg(row.kimg),
+                       "wall-clock": fmt.duration(row.wall_clock_s), "device": ", ".join(row.devices),
+                       "status": row.status_text})
+        return record
+
+    return pd.DataFrame.from_records([cells(row) for row in board.rows])
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    def cell(value: object) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    numeric = {c for c in frame.columns if c not in ("paper", "device", "status")}
+    lines = ["| " + " | ".join(cell(c) for c in frame.columns) + " |",
+             "|" + "|".join("---:" if c in numeric else "---" for c in frame.columns) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in values) + " |" for values in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def protocol_line(board: Leaderboard) -> str:
+    p = board.protocol
+    if not p.scored:
+        return "not scored (trained with --no-eval)"
+    return (f"{fmt.count(p.num_samples)} generated samples vs {fmt.count(p.real_samples)} {p.real_split} images"
+            f" · {p.resolution} px · extractor {p.extractor}")
+
+
+def markdown(boards: list[Leaderboard]) -> str:
+    parts = ["# gan-bench leaderboards", "",
+             "One table per protocol; values are mean ± sample std over seeds. "
+             "`*`: the paper scored a different number of samples, so the Δ is indicative only.", ""]
+    for board in boards:
+        parts += [f"## {board.protocol.dataset} · {board.protocol.budget}", "", protocol_line(board), "",
+                  _markdown_table(display_frame(board)), ""]
+    if not boards:
+        parts += ["No runs yet.", ""]
+    return "\n".join(parts)
+
+
+def exports(boards: list[Leaderboard], formats: set[str]) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    if "md" in formats:
+        files["leaderboards.md"] = markdown(boards).encode("utf-8")
+    if "csv" in formats:
+        files["leaderboards.csv"] = csv_frame(boards).to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return files

@@ -1,0 +1,164 @@
+"""Read the run store into plain records the report can group: one `RunView` per run directory.
+
+A run is *finished* or *diverged* when its result.json says so, and *running* when it has a
+config.json but no result.json yet (still training, or interrupted and waiting for `gan-bench
+resume`). Only harness.runstore is read here, never the trainer: the report works on run
+directories copied from another machine, without torch models or datasets.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from harness.errors import GanBenchError
+from harness.runstore import RunDir, iter_results
+
+# runs/<paper>/<dataset>/<budget>/<run>/: the layout harness.runstore.RunDir.create writes.
+RUN_GLOB = "*/*/*/*/config.json"
+METRIC_KEYS = ("fid", "kid_mean", "kid_std", "is_mean", "is_std")
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Everything that must be equal for two scores to be ranked together.
+
+    `num_samples` is None for runs that will never be scored (trained with --no-eval): they get a
+    table of their own, so an unscored run never sits beside scored ones as if it had lost.
+    """
+
+    dataset: str
+    budget: str
+    num_samples: int | None
+    real_split: str | None
+    real_samples: int | None
+    extractor: str | None  # the extractor's label: kind, weights sha256 prefix, "unverified" tag
+    resolution: int | None
+
+    @property
+    def scored(self) -> bool:
+        return self.num_samples is not None
+
+    def sort_key(self) -> tuple:
+        # Named budgets in the order a reader cares about; custom budgets after their base name.
+        order = {"standard": 0, "paper": 1, "quick": 2, "smoke": 3}
+        base = self.budget.removesuffix("-custom")
+        return (self.dataset, order.get(base, 4), self.budget, not self.scored, -(self.num_samples or 0),
+                self.real_split or "", -(self.real_samples or 0), self.extractor or "", self.resolution or 0)
+
+    @property
+    def slug(self) -> str:
+        """A stable, file-name-safe id for the table (anchors, CSV)."""
+        parts = [self.dataset, self.budget, str(self.num_samples or "unscored"), self.real_split or "",
+                 str(self.real_samples or ""), (self.extractor or "").split(" ")[0], str(self.resolution or "")]
+        return "-".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class Score:
+    protocol: Protocol
+    metrics: dict[str, float]
+    raw: dict  # the score as result.json holds it (protocol details, g_step, evaluated_at)
+
+
+@dataclass
+class RunView:
+    """One run directory, as the report sees it."""
+
+    run_id: str  # "<paper>/<dataset>/<budget>/<run>", posix, relative to the runs root
+    path: Path
+    paper: str
+    dataset: str
+    budget: str
+    seed: int | None
+    status: str  # finished, diverged or running
+    config: dict
+    result: dict | None
+    scores: list[Score] = field(default_factory=list)
+    intended: Protocol | None = None  # the protocol the config asks for; where unscored runs are listed
+
+    @property
+    def name(self) -> str:
+        return PurePosixPath(self.run_id).name
+
+    def curves_bytes(self) -> bytes:
+        """curves.jsonl as one read: a running run appends to it, so the plots and the plot cache's
+        key must come from the same bytes."""
+        path = RunDir(self.path).curves_path
+        return path.read_bytes() if path.is_file() else b""
+
+    @property
+    def samples_path(self) -> Path:
+        return RunDir(self.path).samples_path
+
+
+def _score_protocol(budget: str, score: dict) -> Protocol:
+    p = score["protocol"]
+    return Protocol(p["dataset"], budget, p["num_samples"], p["real_split"], p["real_samples"],
+                    p["extractor"]["label"], p.get("resolution"))
+
+
+def _intended_protocol(dataset: str, budget: dict, config: dict) -> Protocol:
+    """The protocol a run will be scored under, from its config (for runs that have no score yet)."""
+    extractor = config.get("extractor")
+    if not extractor:
+        return Protocol(dataset, budget.get("name", "?"), None, None, None, None, None)
+    return Protocol(dataset, budget.get("name", "?"), budget.get("eval_samples"), budget.get("real_split"),
+                    budget.get("real_samples"), extractor.get("label"), config.get("resolution"))
+
+
+def read_runs(root: Path) -> list[RunView]:
+    """Every readable run under `root`, sorted by run id. Unreadable files are skipped, not fatal:
+    one damaged run directory must not take the whole site down."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    views: dict[str, RunView] = {}
+    for run, result in iter_results(root):
+        run_id = run.path.relative_to(root).as_posix()
+        config = _config_or_empty(run)
+        budget = result["budget"]
+        view = RunView(run_id, run.path, result["paper"], result["dataset"], budget["name"], result["seed"],
+                       result["status"], config, result)
+        view.scores = [Score(_score_protocol(budget["name"], s), _metrics(s), s) for s in result["scores"]]
+        view.intended = _intended_protocol(result["dataset"], budget, config)
+        views[run_id] = view
+    for config_path in sorted(root.glob(RUN_GLOB)):
+        run = RunDir(config_path.parent)
+        run_id = run.path.relative_to(root).as_posix()
+        if run_id in views or run.result_path.exists():
+            continue  # finished, or a result.json too damaged to read (iter_results skipped it)
+        config = _config_or_empty(run)
+        if not config:
+            continue
+        budget = config.get("budget") or {}
+        views[run_id] = RunView(run_id, run.path, config.get("paper", run.path.parents[2].name),
+                                config.get("dataset", run.path.parents[1].name), budget.get("name", run.path.parent.name),
+                                config.get("seed"), "running", config, None,
+                                intended=_intended_protocol(config.get("dataset", "?"), budget, config))
+    return [views[k] for k in sorted(views)]
+
+
+def parse_curves(data: bytes) -> list[dict]:
+    """The records of curves.jsonl; a line torn by a crash mid-append is skipped, as runstore does."""
+    records = []
+    for line in data.decode("utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+def _config_or_empty(run: RunDir) -> dict:
+    try:
+        return run.read_config()
+    except GanBenchError:
+        return {}
+
+
+def _metrics(score: dict) -> dict[str, float]:
+    return {k: float(v) for k, v in score["metrics"].items() if k in METRIC_KEYS and v is not None}
