@@ -96,4 +96,6 @@ def resolve_budget(name: str, paper_budget: BudgetSpec | None = None, overrides:
     changed = {k: v for k, v in spec.model_dump(exclude_none=True).items() if getattr(base, k) != v}
     if not changed:
         return base
-    return dataclasses.replace(base, name=f"{base.name}-custom", **changed)
+    # How often a run is checkpointed changes nothing it computes, so it keeps the budget's name.
+    renamed = set(changed) - {"checkpoint_every"}
+    return dataclasses.replace(base, name=f"{base.name}-custom" if renamed else base.name, **changed)

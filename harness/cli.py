@@ -201,6 +201,7 @@ def run(
     amp: str = typer.Option("off", help="off or bf16: autocast the training step"),
     channels_last: bool = typer.Option(False, help="networks and batches in NHWC"),
     compile_: bool = typer.Option(False, "--compile", help="torch.compile each network's forward"),
+    data_on_device: bool = typer.Option(True, help="hold the dataset on the training device"),
 ) -> None:
     """Train a paper's reproduction under a budget, score it, and write a run directory."""
     from harness.acceleration import Acceleration
@@ -214,7 +215,8 @@ def run(
                           "eval_samples": eval_samples, "real_samples": real_samples, "real_split": real_split,
                           "checkpoint_every": checkpoint_every},
         hyperparameters=_parse_sets(set_), cache=cache_dir,
-        acceleration=Acceleration(amp=amp, channels_last=channels_last, compile=compile_),
+        acceleration=Acceleration(amp=amp, channels_last=channels_last, compile=compile_,
+                                  data_on_device=data_on_device),
     )
     run_dir = train_paper(entry, request, say=typer.echo)
     _print_result(run_dir)

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from harness import distributed
 from harness.acceleration import Acceleration
 from harness.batches import DeviceBatches
 from harness.budget import Budget, resolve_budget
@@ -96,25 +97,29 @@ def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
         raise GanBenchError(f"{entry.id} does not support dataset {dataset!r}; supported: {', '.join(spec.datasets)}")
     budget = resolve_budget(request.budget, spec.paper_budget, request.budget_overrides)
     device = pick_device(request.device)
+    ranks, device = distributed.setup(device)  # under torchrun: join the group, take this rank's device
     # Everything that can fail on bad input fails here, before any training or any file is written.
     extractor = resolve_extractor(request.extractor, request.extractor_weights) if request.evaluate else None
     cls, hp, resolution = configure(entry, dataset, request.hyperparameters)
     train_set = load_images(dataset, "train", request.data_root, resolution, request.download)
     if budget.batch_size > len(train_set):
         raise GanBenchError(f"batch size {budget.batch_size} is larger than the {dataset} training set ({len(train_set)})")
+    distributed.check_budget(budget.batch_size, budget.wall_clock_s, ranks)
 
     seed_everything(request.seed)
     data = DataSpec(dataset, train_set.info.channels, resolution, train_set.info.num_classes)
     repro = instantiate(cls, hp, data, device, entry.id)
     request.acceleration.apply(repro)
     batches = DeviceBatches(train_set, budget.batch_size, device, seed=request.seed,
-                            memory_format=request.acceleration.memory_format)
+                            memory_format=request.acceleration.memory_format,
+                            on_device=request.acceleration.data_on_device)
     evaluator = None
     if extractor is not None:
         protocol = Protocol(dataset, data.resolution, budget.eval_samples, budget.real_split, budget.real_samples, extractor)
-        evaluator = Evaluator(protocol, device, request.data_root, request.cache, real=train_set)
+        evaluator = Evaluator(protocol, device, request.data_root, request.cache, real=train_set) if ranks.main else None
 
-    run = RunDir.create(request.runs_root, entry.id, dataset, budget.name, request.seed)
+    # Under torchrun rank 0 creates the directory and alone writes to it.
+    run = distributed.create_run(lambda: RunDir.create(request.runs_root, entry.id, dataset, budget.name, request.seed))
     config = {
         "paper": entry.id, "module": spec.module, "dataset": dataset, "seed": request.seed,
         "resolution": data.resolution, "channels": data.channels, "num_classes": data.num_classes,
@@ -123,6 +128,8 @@ def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
         "data_root": str(request.data_root) if request.data_root else None,
         "extractor": extractor.to_dict() if extractor else None,
         "acceleration": request.acceleration.to_dict(),
+        # The code that trains is the code at the start: later commits must not claim this run.
+        "provenance": provenance(device),
     }
     run.write_config(config)
     say(f"run directory: {run.path}")
@@ -138,7 +145,8 @@ def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceB
 
     def evaluate_now(progress: Progress) -> dict:
         started = time.monotonic()
-        metrics = evaluator.score(_sampler(repro), seed + EVAL_SEED_OFFSET)
+        with distributed.unwrapped(repro):  # rank 0 samples alone: no DDP collectives
+            metrics = evaluator.score(_sampler(repro), seed + EVAL_SEED_OFFSET)
         record = {"g_step": progress.g_steps, "kimg": progress.kimg, "eval_seconds": time.monotonic() - started, **metrics}
         run.log({"kind": "metric", **record})
         return record
@@ -149,13 +157,15 @@ def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceB
     progress = Progress()
     if resume is not None:
         progress = _restore(resume, repro, batches)
+    batches = distributed.prepare(repro, batches, seed, progress.g_steps)  # DDP: wrap networks, shard batches
     stop = StopOnSignal()
     trainer = Trainer(repro, batches, budget, Callbacks(
         log=lambda record: run.log({"kind": "loss", **record}),
         evaluate=evaluate_now if evaluator else None,
         checkpoint=checkpoint_now,
-        should_stop=stop.requested,
-    ), progress=progress, acceleration=acceleration)
+        should_stop=distributed.agreed_stop(stop.requested),
+        reduce=distributed.mean_record,
+    ), progress=progress, acceleration=acceleration, world_size=distributed.current().world_size)
     if resume is not None:
         trainer.load_state_dict(resume["trainer"])
     verb = f"resuming at G step {progress.g_steps}" if resume else "training"
@@ -167,7 +177,8 @@ def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceB
     if outcome.status == "interrupted":
         say(f"interrupted at G step {outcome.progress.g_steps}; checkpoint saved, continue with: gan-bench resume {run.path}")
         raise GanBenchError(f"interrupted by {stop.signal_name}; resume with `gan-bench resume {run.path}`")
-    run.save_samples(_fixed_samples(repro, repro.data, seed))
+    with distributed.unwrapped(repro):
+        run.save_samples(_fixed_samples(repro, repro.data, seed))
 
     scores = []
     if evaluator is not None and outcome.status == "finished":
@@ -177,11 +188,14 @@ def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceB
     result = {
         "paper": entry.id, "dataset": repro.data.name, "seed": seed, "budget": budget.to_dict(),
         "status": outcome.status, "stop_reason": outcome.stop_reason, "divergence": outcome.divergence,
-        "progress": outcome.progress.to_dict(), "scores": scores, "provenance": provenance(device),
+        "progress": outcome.progress.to_dict(), "scores": scores,
+        "provenance": run.read_config().get("provenance") or provenance(device),
+        "finished_with": provenance(device)["git"],
         "resumed": resume is not None,
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     run.write_result(result)
+    distributed.barrier()  # no rank returns (and reads result.json) before rank 0 wrote it
     return run
 
 
@@ -314,7 +328,10 @@ def resume_run(run_path: Path, registry, device_name: str | None = None, data_ro
         raise GanBenchError(f"{run.path}: the registry's {entry.id} no longer uses {config['module']}")
     state = load_checkpoint(run, entry.id)
     device = pick_device(device_name or config["device"])
+    ranks, device = distributed.setup(device)
+    run = distributed.for_rank(run)  # rank 0 alone writes
     budget = Budget(**config["budget"])
+    distributed.check_budget(budget.batch_size, budget.wall_clock_s, ranks)
     data_root = data_root or _path(config.get("data_root"))
     evaluator = None
     cls, hp, resolution = configure(entry, config["dataset"], config["hyperparameters"])
@@ -325,13 +342,13 @@ def resume_run(run_path: Path, registry, device_name: str | None = None, data_ro
         if spec.weights_sha256 != recorded["weights_sha256"]:
             raise GanBenchError(f"{recorded['weights_path']}: extractor weights changed since the run started")
         protocol = Protocol(config["dataset"], resolution, budget.eval_samples, budget.real_split, budget.real_samples, spec)
-        evaluator = Evaluator(protocol, device, data_root, cache, real=train_set)
+        evaluator = Evaluator(protocol, device, data_root, cache, real=train_set) if ranks.main else None
     data = DataSpec(config["dataset"], config["channels"], resolution, config["num_classes"])
     repro = instantiate(cls, hp, data, device, entry.id)
     acceleration = Acceleration(**config.get("acceleration", {}))
     acceleration.apply(repro)
     batches = DeviceBatches(train_set, budget.batch_size, device, seed=config["seed"],
-                            memory_format=acceleration.memory_format)
+                            memory_format=acceleration.memory_format, on_device=acceleration.data_on_device)
     # Records written after the checkpoint would be written again: keep the curves up to it.
     done = state["progress"]["g_steps"]
     run.rewrite_curves([r for r in run.curves() if r.get("g_step", 0) <= done])

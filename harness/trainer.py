@@ -54,6 +54,8 @@ class Callbacks:
     evaluate: Callable[[Progress], None] | None = None
     checkpoint: Callable[[Progress], None] | None = None
     should_stop: Callable[[], bool] = lambda: False  # e.g. SIGTERM from a scheduler: checkpoint and leave
+    # Under DDP (harness.distributed): the record averaged over ranks, so all ranks judge divergence alike.
+    reduce: Callable[[dict], dict] = lambda record: record
 
 
 class StopOnSignal:
@@ -83,13 +85,14 @@ class StopOnSignal:
 class Trainer:
     def __init__(self, reproduction: Reproduction, batches: DeviceBatches, budget: Budget,
                  callbacks: Callbacks | None = None, progress: Progress | None = None,
-                 acceleration: Acceleration | None = None):
+                 acceleration: Acceleration | None = None, world_size: int = 1):
         self.reproduction = reproduction
         self.acceleration = acceleration or Acceleration()
         self.batches = batches
         self.budget = budget
         self.callbacks = callbacks or Callbacks()
         self.progress = progress or Progress()  # a resumed run starts from its checkpoint's counts
+        self.world_size = world_size  # DDP: each rank sees 1/world_size of every batch; budgets count all ranks
         self._sums: dict[str, torch.Tensor] = {}  # losses since the last log record, summed on the device
         self._window = 0
 
@@ -115,7 +118,7 @@ class Trainer:
                 losses = repro.train_step(real, progress.g_steps)
             progress.g_steps += 1
             progress.d_steps += len(real)
-            progress.images_seen += sum(len(batch) for batch in real)
+            progress.images_seen += sum(len(batch) for batch in real) * self.world_size
             for name, value in losses.items():  # accumulate on the device: no sync per step
                 value = value.detach().float()
                 self._sums[name] = self._sums[name].to(value.device) + value if name in self._sums else value
@@ -124,6 +127,7 @@ class Trainer:
             step = progress.g_steps
             if step % budget.log_every == 0 or budget.stop_reason(step, progress.images_seen, 0.0) is not None:
                 record = {name: float(total) / self._window for name, total in self._sums.items()}  # the one sync
+                record = self.callbacks.reduce(record)
                 self._sums, self._window = {}, 0
                 progress.wall_clock_s = time.monotonic() - started
                 self.callbacks.log({"g_step": step, "kimg": progress.kimg, "wall_clock_s": progress.wall_clock_s, **record})

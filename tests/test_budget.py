@@ -91,6 +91,8 @@ def test_named_budgets_and_overrides():
     custom = resolve_budget("smoke", overrides={"g_steps": 3, "batch_size": None})
     assert custom.name == "smoke-custom" and custom.g_steps == 3 and custom.batch_size == NAMED_BUDGETS["smoke"].batch_size
     assert resolve_budget("smoke", overrides={"g_steps": NAMED_BUDGETS["smoke"].g_steps}).name == "smoke"
+    checkpointed = resolve_budget("smoke", overrides={"checkpoint_every": 5})  # computes the same: same table
+    assert checkpointed.name == "smoke" and checkpointed.checkpoint_every == 5
     paper = resolve_budget("paper", BudgetSpec(g_steps=9766, batch_size=128))
     assert (paper.name, paper.g_steps, paper.batch_size) == ("paper", 9766, 128)
     assert paper.eval_samples == NAMED_BUDGETS["standard"].eval_samples
