@@ -1,0 +1,168 @@
+"""SNGAN — Miyato, Kataoka, Koyama & Yoshida, "Spectral Normalization for Generative Adversarial
+Networks", ICLR 2018 (arXiv 1802.05957).
+
+Read alongside section 2 (spectral normalisation), section 4 (the objectives) and appendix B.
+Section 2.1: every weight W of D is replaced by W̄_SN = W / σ(W), σ the largest singular value,
+estimated by one power iteration per update that reuses its vector u across steps (appendix A,
+Algorithm 1); convolution kernels are treated as d_out × (d_in·h·w) matrices (section 4). That
+makes every layer 1-Lipschitz. `harness.regularizers.spectral_norm_all` does exactly this.
+
+Objectives (section 4): the "standard" adversarial loss of eq. (15) for D with G's non-saturating
+cost −E[log D(G(z))], or the hinge loss (eqs. 16-17)
+    V_D = E[min(0, −1 + D(x))] + E[min(0, −1 − D(G(z)))],   V_G = −E[D(G(z))],
+with which "SN-GANs performed even better" (Table 2, rows "Eq.(17)"); hinge is our default.
+
+Architectures (`architecture`), each with the optimiser the paper pairs with it:
+- "cnn": Table 3, the standard CNN (G: dense → 4×4×512, three 4×4 stride-2 deconvolutions with BN
+  and ReLU, 3×3 conv, tanh; D: seven 3×3/4×4 convolutions with LeakyReLU 0.1, dense). Adam setting
+  C of Table 1 (α = 2·10⁻⁴, β1 = 0.5, β2 = 0.999, n_dis = 1), the setting of appendix C.1.
+- "resnet": Table 4 (G: dense → 4×4×256, three up-ResBlocks of 256, BN, ReLU, conv, tanh; D: two
+  down-ResBlocks and two ResBlocks of 128, ReLU, global sum pooling, dense), with appendix B.2's
+  hyperparameters taken from WGAN-GP: α = 2·10⁻⁴, β1 = 0, β2 = 0.9, n_dis = 5.
+z ∈ R^128 ~ N(0, I) throughout ("we set d_z to 128 for all of our experiments").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, NamedTuple, Sequence
+
+import torch
+from torch import nn
+
+from harness.batches import Batch
+from harness.losses import d_loss_gan, d_loss_hinge, g_loss_hinge, g_loss_nonsaturating
+from harness.regularizers import spectral_norm_all
+from harness.reproduction import DataSpec, Reproduction
+from reproductions.blocks import ResNetDiscriminator, ResNetGenerator, conv_out, ladder
+
+
+class Setting(NamedTuple):
+    lr: float
+    beta1: float
+    beta2: float
+    n_dis: int
+
+
+PAPER_SETTINGS = {
+    "cnn": Setting(2e-4, 0.5, 0.999, 1),  # Table 1, setting C
+    "resnet": Setting(2e-4, 0.0, 0.9, 5),  # appendix B.2
+}
+_LOSSES = {"hinge": (d_loss_hinge, g_loss_hinge), "standard": (d_loss_gan, g_loss_nonsaturating)}
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    architecture: Literal["cnn", "resnet"] = "cnn"
+    loss: Literal["hinge", "standard"] = "hinge"  # eqs. (16)-(17), or eq. (15) with the non-saturating G
+    z_dim: int = 128
+    # None: the paper's setting for the architecture (PAPER_SETTINGS above).
+    lr: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    d_steps_per_g_step: int | None = None  # n_dis
+    power_iterations: int = 1  # appendix A: "one round of power iteration was sufficient"
+    leaky_slope: float = 0.1  # Table 3: "The slopes of all lReLU functions in the networks are set to 0.1"
+
+
+class CNNGenerator(nn.Module):
+    """Table 3(a). For 28 px the ladder starts at 7×7 and keeps the last two deconvolutions."""
+
+    def __init__(self, z_dim: int, channels: int, resolution: int):
+        super().__init__()
+        start, ups = ladder(resolution)
+        widths = [512, 256, 128, 64][-(ups + 1):]
+        self.shape = (widths[0], start, start)
+        self.dense = nn.Linear(z_dim, widths[0] * start * start)
+        layers: list[nn.Module] = []
+        for c_in, c_out in zip(widths, widths[1:]):
+            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1), nn.BatchNorm2d(c_out), nn.ReLU()]
+        layers += [nn.Conv2d(widths[-1], channels, 3, 1, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(self.dense(z).view(z.shape[0], *self.shape))
+
+
+class CNNDiscriminator(nn.Module):
+    """Table 3(b): (3×3 s1, 4×4 s2) pairs of 64, 128, 256 channels, a 3×3 conv of 512, dense → 1."""
+
+    def __init__(self, channels: int, resolution: int, slope: float):
+        super().__init__()
+        spec = [(64, 3, 1), (64, 4, 2), (128, 3, 1), (128, 4, 2), (256, 3, 1), (256, 4, 2), (512, 3, 1)]
+        layers: list[nn.Module] = []
+        c_in, size = channels, resolution
+        for c_out, kernel, stride in spec:
+            layers += [nn.Conv2d(c_in, c_out, kernel, stride, 1), nn.LeakyReLU(slope)]
+            c_in, size = c_out, conv_out(size, kernel, stride, 1)
+        self.features = nn.Sequential(*layers)
+        self.dense = nn.Linear(c_in * size * size, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dense(self.features(x).flatten(1)).flatten()
+
+
+class SNGAN(Reproduction):
+    Hyperparameters = Hyperparameters
+
+    def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
+        super().__init__(data, hp, device)
+        if hp.architecture == "resnet":
+            # Appendix B.2: "we doubled the feature map in the generator" (WGAN-GP's 128 → 256).
+            G: nn.Module = ResNetGenerator(hp.z_dim, data.channels, data.resolution, width=256)
+            D: nn.Module = ResNetDiscriminator(data.channels, width=128, pool="sum")
+        else:
+            G = CNNGenerator(hp.z_dim, data.channels, data.resolution)
+            D = CNNDiscriminator(data.channels, data.resolution, hp.leaky_slope)
+        self.G = G.to(device)
+        # Section 2: spectral normalisation on every layer of D (all convolutions and the dense layer).
+        self.D = spectral_norm_all(D, n_power_iterations=hp.power_iterations).to(device)
+        paper = PAPER_SETTINGS[hp.architecture]
+        self.setting = Setting(
+            paper.lr if hp.lr is None else hp.lr,
+            paper.beta1 if hp.beta1 is None else hp.beta1,
+            paper.beta2 if hp.beta2 is None else hp.beta2,
+            paper.n_dis if hp.d_steps_per_g_step is None else hp.d_steps_per_g_step,
+        )
+        betas = (self.setting.beta1, self.setting.beta2)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=self.setting.lr, betas=betas)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=self.setting.lr, betas=betas)
+        self.d_loss, self.g_loss = _LOSSES[hp.loss]
+
+    def d_steps(self, step: int) -> int:
+        return self.setting.n_dis
+
+    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn(n, self.hp.z_dim, device=self.device, generator=generator)
+
+    def train_step(self, real: Sequence[Batch], step: int) -> dict[str, torch.Tensor]:
+        # n_dis updates of D, each of which also advances every layer's power iteration (Algorithm 1).
+        for batch in real:
+            with torch.no_grad():
+                fake = self.G(self.noise(len(batch)))
+            d_real, d_fake = self.D(batch.images), self.D(fake)
+            loss_d = self.d_loss(d_real, d_fake)  # eq. (16) negated, or eq. (15) negated
+            self.opt_D.zero_grad(set_to_none=True)
+            loss_d.backward()
+            self.opt_D.step()
+
+        # One G update: eq. (17), or the non-saturating cost.
+        self.D.requires_grad_(False)
+        loss_g = self.g_loss(self.D(self.G(self.noise(len(real[-1])))))
+        self.opt_G.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_G.step()
+        self.D.requires_grad_(True)
+        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
+                "d_real": d_real.detach().mean(), "d_fake": d_fake.detach().mean()}
+
+    @torch.no_grad()
+    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        was_training = self.G.training
+        self.G.eval()
+        images = self.G(self.noise(n, generator))
+        self.G.train(was_training)
+        return images
+
+
+REPRODUCTION = SNGAN
