@@ -124,7 +124,8 @@ def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
         "paper": entry.id, "module": spec.module, "dataset": dataset, "seed": request.seed,
         "resolution": data.resolution, "channels": data.channels, "num_classes": data.num_classes,
         "hyperparameters": dataclasses.asdict(hp), "budget": budget.to_dict(),
-        "d_steps_per_g_step": getattr(hp, "d_steps_per_g_step", 1),  # nominal; progress counts the actual D steps "device": str(device),
+        # nominal n_critic; a schedule (WGAN's warm-up) shows in progress.d_steps, which counts every D step
+        "d_steps_per_g_step": getattr(hp, "d_steps_per_g_step", 1), "device": str(device),
         "data_root": str(request.data_root) if request.data_root else None,
         "extractor": extractor.to_dict() if extractor else None,
         "acceleration": request.acceleration.to_dict(),
