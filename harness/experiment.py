@@ -23,7 +23,7 @@ from harness.budget import Budget, resolve_budget
 from harness.data import dataset_info, load_images
 from harness.errors import CheckpointError, GanBenchError
 from harness.metrics.evaluate import Evaluator, Protocol
-from harness.metrics.extractors import ExtractorSpec, resolve_extractor
+from harness.metrics.extractors import resolve_extractor
 from harness.provenance import provenance
 from harness.reproduction import DataSpec, Reproduction, load_reproduction_class, resolve_hyperparameters
 from harness.runstore import RunDir, open_run

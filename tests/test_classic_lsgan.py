@@ -6,34 +6,12 @@ import pytest
 import torch
 from torch import nn
 
-from harness.batches import Batch
 from harness.losses import d_loss_least_squares
-from harness.reproduction import DataSpec, Reproduction, resolve_hyperparameters
+from tests.reproduction_kit import CIFAR, MNIST, batch, builder, changed, snapshot
 from reproductions.lsgan import REPRODUCTION as REPRO
 
-MNIST = DataSpec("mnist", 1, 28, 10)
-CIFAR = DataSpec("cifar10", 3, 32, 10)
-CPU = torch.device("cpu")
+build = builder(REPRO)
 SMALL = {"z_dim": 16, "g_width": 16, "d_width": 8}  # same layers, fewer channels: for behaviour, not shape, tests
-
-
-def build(spec: DataSpec, **overrides) -> Reproduction:
-    torch.manual_seed(0)
-    return REPRO(spec, resolve_hyperparameters(REPRO, overrides), CPU)
-
-
-def batch(spec: DataSpec, n: int = 8, seed: int = 1) -> Batch:
-    g = torch.Generator().manual_seed(seed)
-    images = torch.rand(n, spec.channels, spec.resolution, spec.resolution, generator=g) * 2 - 1
-    return Batch(images=images, labels=torch.zeros(n, dtype=torch.long))
-
-
-def snapshot(net: nn.Module) -> list[torch.Tensor]:
-    return [p.detach().clone() for p in net.parameters()]
-
-
-def changed(before: list[torch.Tensor], net: nn.Module) -> bool:
-    return any(not torch.equal(b, p) for b, p in zip(before, net.parameters()))
 
 
 @pytest.mark.parametrize("spec", [MNIST, CIFAR], ids=["mnist", "cifar10"])

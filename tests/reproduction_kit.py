@@ -1,0 +1,39 @@
+"""Shared pieces of the per-paper unit tests: tiny data specs, random batches, parameter snapshots."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from harness.batches import Batch
+from harness.reproduction import DataSpec, Reproduction, resolve_hyperparameters
+
+MNIST = DataSpec("mnist", 1, 28, 10)
+CIFAR = DataSpec("cifar10", 3, 32, 10)
+CPU = torch.device("cpu")
+
+
+def builder(cls: type[Reproduction]) -> Callable[..., Reproduction]:
+    """build(spec, **hyperparameter overrides) -> a seeded reproduction on the CPU."""
+
+    def build(spec: DataSpec, **overrides) -> Reproduction:
+        torch.manual_seed(0)
+        return cls(spec, resolve_hyperparameters(cls, overrides), CPU)
+
+    return build
+
+
+def batch(spec: DataSpec, n: int = 8, seed: int = 1) -> Batch:
+    g = torch.Generator().manual_seed(seed)
+    images = torch.rand(n, spec.channels, spec.resolution, spec.resolution, generator=g) * 2 - 1
+    return Batch(images=images, labels=torch.zeros(n, dtype=torch.long))
+
+
+def snapshot(net: nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in net.parameters()]
+
+
+def changed(before: list[torch.Tensor], net: nn.Module) -> bool:
+    return any(not torch.equal(b, p) for b, p in zip(before, net.parameters()))
