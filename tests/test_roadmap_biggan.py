@@ -9,6 +9,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from harness.batches import Batch
+from tests.reproduction_kit import one_thread  # noqa: F401  (autouse fixture)
 from harness.regularizers import orthogonal_regularisation
 from harness.reproduction import DataSpec, resolve_hyperparameters
 from reproductions import biggan
@@ -18,12 +19,6 @@ SPECS = [DataSpec("mnist", 1, 28, 10), DataSpec("cifar10", 3, 32, 10)]
 TINY = {"ch": 4, "z_dim": 24, "shared_dim": 8, "d_steps_per_g_step": 1}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def build(data: DataSpec, **overrides) -> biggan.BigGAN:

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from harness.batches import Batch
+from tests.reproduction_kit import one_thread  # noqa: F401  (autouse fixture)
 from harness.losses import d_loss_gan, g_loss_nonsaturating
 from harness.reproduction import DataSpec, resolve_hyperparameters
 from reproductions import mix_gan
@@ -18,12 +19,6 @@ SPECS = [DataSpec("mnist", 1, 28, 10), DataSpec("cifar10", 3, 32, 10)]
 TINY = {"components": 3, "g_channels": 4, "d_channels": 4, "z_dim": 8}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def build(data: DataSpec, **overrides) -> mix_gan.MIXGAN:

@@ -8,6 +8,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from harness.batches import Batch
+from tests.reproduction_kit import one_thread  # noqa: F401  (autouse fixture)
 from harness.reproduction import DataSpec, resolve_hyperparameters
 from reproductions import sagan
 from reproductions.attention import SelfAttention
@@ -17,13 +18,6 @@ SPECS = [DataSpec("mnist", 1, 28, 10), DataSpec("cifar10", 3, 32, 10)]
 TINY = {"g_width": 16, "d_width": 16, "z_dim": 16}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small nets run fastest on one thread, above all on a shared, busy CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def build(data: DataSpec, **overrides) -> sagan.SAGAN:

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from harness.batches import Batch
+from tests.reproduction_kit import one_thread  # noqa: F401  (autouse fixture)
 from harness.regularizers import gradient_penalty
 from harness.reproduction import DataSpec, resolve_hyperparameters
 from reproductions import stylegan
@@ -18,12 +19,6 @@ SPECS = [DataSpec("mnist", 1, 28, 10), DataSpec("cifar10", 3, 32, 10)]
 TINY = {"z_dim": 16, "w_dim": 16, "fmap_max": 8}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def build(data: DataSpec, **overrides) -> stylegan.StyleGAN:
