@@ -27,7 +27,7 @@ from torch import nn
 from harness.batches import Batch
 from harness.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
 from harness.reproduction import DataSpec, Reproduction
-from reproductions.gan import Maxout, set_sgd, sgd_schedule, uniform_init
+from reproductions.gan import Maxout, from_unit_interval, set_sgd, sgd_schedule, to_unit_interval, uniform_init
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,10 @@ class Hyperparameters:
 
 
 class Generator(nn.Module):
-    """G(z|y): separate ReLU layers for z and y, a joint ReLU layer, then the image (tanh, not sigmoid)."""
+    """G(z|y): separate ReLU layers for z and y, a joint ReLU layer, then the image (sigmoid units).
+
+    As in `reproductions.gan`, the nets work on [0, 1] pixels (tanh outputs on [-1, 1] diverge under
+    the paper's SGD at lr 0.1); the harness's [-1, 1] convention is met at the edges."""
 
     def __init__(self, hp: Hyperparameters, num_classes: int, shape: tuple[int, int, int]):
         super().__init__()
@@ -63,13 +66,13 @@ class Generator(nn.Module):
         self.y_path = nn.Sequential(nn.Linear(num_classes, hp.g_y_hidden), nn.ReLU(), nn.Dropout(hp.dropout))
         self.joint = nn.Sequential(
             nn.Linear(hp.g_z_hidden + hp.g_y_hidden, hp.g_joint), nn.ReLU(), nn.Dropout(hp.dropout),
-            nn.Linear(hp.g_joint, shape[0] * shape[1] * shape[2]), nn.Tanh(),
+            nn.Linear(hp.g_joint, shape[0] * shape[1] * shape[2]), nn.Sigmoid(),
         )
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         y = F.one_hot(labels, self.num_classes).float()
         h = torch.cat([self.z_path(z), self.y_path(y)], dim=1)
-        return self.joint(h).view(z.shape[0], *self.shape)
+        return from_unit_interval(self.joint(h)).view(z.shape[0], *self.shape)
 
 
 class Discriminator(nn.Module):
@@ -87,7 +90,7 @@ class Discriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         y = F.one_hot(labels, self.num_classes).float()
-        return self.joint(torch.cat([self.x_path(x.flatten(1)), self.y_path(y)], dim=1)).flatten()
+        return self.joint(torch.cat([self.x_path(to_unit_interval(x.flatten(1))), self.y_path(y)], dim=1)).flatten()
 
 
 class ConditionalGAN(Reproduction):

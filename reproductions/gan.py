@@ -71,6 +71,16 @@ def uniform_init(module: nn.Module, bound: float) -> None:
         nn.init.zeros_(module.bias)
 
 
+def to_unit_interval(images: torch.Tensor) -> torch.Tensor:
+    """The harness's [-1, 1] pixels → the [0, 1] pixels the paper's MLPs were tuned on."""
+    return (images + 1) / 2
+
+
+def from_unit_interval(pixels: torch.Tensor) -> torch.Tensor:
+    """A sigmoid layer's [0, 1] output → the harness's [-1, 1] images."""
+    return pixels * 2 - 1
+
+
 class Maxout(nn.Module):
     """Maxout units (Goodfellow et al. 2013): each of `units` outputs is the max over `pieces` affine maps."""
 
@@ -84,7 +94,12 @@ class Maxout(nn.Module):
 
 
 class Generator(nn.Module):
-    """z → 1200 ReLU → 1200 ReLU → C·H·W. The paper's sigmoid output becomes tanh for images in [-1, 1]."""
+    """z → 1200 ReLU → 1200 ReLU → C·H·W sigmoid units, as in mnist.yaml.
+
+    The paper's nets live on pixels in [0, 1]; the harness's images are in [-1, 1], so the sigmoid's
+    output is stretched to [-1, 1] here and D squeezes its input back (`Discriminator.forward`). With
+    tanh outputs and D on [-1, 1] inputs, the same SGD (lr 0.1) sees a dense, twice-as-large input and
+    diverges within a few hundred updates on MNIST."""
 
     def __init__(self, z_dim: int, hidden: int, shape: tuple[int, int, int]):
         super().__init__()
@@ -93,11 +108,11 @@ class Generator(nn.Module):
         self.net = nn.Sequential(
             nn.Linear(z_dim, hidden), nn.ReLU(),
             nn.Linear(hidden, hidden), nn.ReLU(),
-            nn.Linear(hidden, pixels), nn.Tanh(),
+            nn.Linear(hidden, pixels), nn.Sigmoid(),
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z).view(z.shape[0], *self.shape)
+        return from_unit_interval(self.net(z)).view(z.shape[0], *self.shape)
 
 
 class Discriminator(nn.Module):
@@ -112,7 +127,7 @@ class Discriminator(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x.flatten(1)).flatten()
+        return self.net(to_unit_interval(x.flatten(1))).flatten()
 
 
 class GAN(Reproduction):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 import torch
@@ -48,3 +48,15 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def real_mnist_batches(data_root, n: int = 64, seed: int = 0) -> Iterator[Batch]:
+    """An endless stream of labelled MNIST minibatches in [-1, 1] (the fixture's blobs without ../shared/data)."""
+    from harness.data import load_images
+
+    mnist = load_images("mnist", root=data_root, download=False)
+    images = mnist.images.float() / 127.5 - 1
+    generator = torch.Generator().manual_seed(seed)
+    while True:
+        index = torch.randint(0, len(images), (n,), generator=generator)
+        yield Batch(images[index], mnist.labels[index])
