@@ -70,8 +70,12 @@ NAMED_BUDGETS: dict[str, Budget] = {
 BUDGET_NAMES = (*NAMED_BUDGETS, "paper")
 
 
-def resolve_budget(name: str, paper_budget: BudgetSpec | None = None, overrides: dict | None = None) -> Budget:
+def resolve_budget(name: str, paper_budget: BudgetSpec | None = None, overrides: dict | None = None,
+                   paper_batch_size: int | None = None) -> Budget:
     """The named budget, with the paper's schedule (for `paper`) and the user's overrides applied.
+
+    `paper_batch_size` is a batch size the method itself depends on (CycleGAN trains at batch 1, with
+    instance norm): it replaces every named budget's batch size without renaming the budget.
 
     A budget changed by overrides is renamed `<name>-custom` so it never lands in the named budget's table.
     """
@@ -83,6 +87,8 @@ def resolve_budget(name: str, paper_budget: BudgetSpec | None = None, overrides:
         base = NAMED_BUDGETS[name]
     else:
         raise GanBenchError(f"unknown budget {name!r}; choose one of {', '.join(BUDGET_NAMES)}")
+    if paper_batch_size is not None:
+        base = dataclasses.replace(base, batch_size=paper_batch_size)
 
     given = {key: value for key, value in (overrides or {}).items() if value is not None}
     if not given:

@@ -237,8 +237,13 @@ def _format_score(score: dict) -> str:
     parts = [f"FID {m['fid']:.2f}", f"KID {m['kid_mean']:.4f} ± {m['kid_std']:.4f}"]
     if "is_mean" in m:
         parts.append(f"IS {m['is_mean']:.2f} ± {m['is_std']:.2f}")
-    return (f"{', '.join(parts)}  [{p['num_samples']} samples vs {p['real_samples']} {p['real_split']} images, "
-            f"{p['extractor']['label']}]")
+    what = f"{p['num_samples']} samples"
+    if p.get("task") == "translation":
+        what = f"{p['num_samples']} test images translated to {p['domain']}"
+    elif p.get("domain"):
+        what += f" of {p['domain']}"
+    return (f"{', '.join(parts)}  [{what} vs {p['real_samples']} {p['real_split']} images"
+            f"{' of ' + p['domain'] if p.get('domain') else ''}, {p['extractor']['label']}]")
 
 
 @app.command()
@@ -272,9 +277,10 @@ def evaluate(
 
     if samples is not None and samples <= 0:
         raise GanBenchError(f"--samples must be positive, got {samples}")
-    score = evaluate_run(run_dir, _registry(), device, data_root, extractor, extractor_weights, samples, cache_dir,
-                         say=typer.echo)
-    typer.echo(_format_score(score))
+    scores = evaluate_run(run_dir, _registry(), device, data_root, extractor, extractor_weights, samples, cache_dir,
+                          say=typer.echo)
+    for score in scores:
+        typer.echo(_format_score(score))
 
 
 # ---------------------------------------------------------------------------------------------- report

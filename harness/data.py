@@ -1,4 +1,6 @@
-"""Datasets as whole uint8 tensors: MNIST, Fashion-MNIST, CIFAR-10 and any image folder.
+"""Datasets as whole uint8 tensors: MNIST, Fashion-MNIST, CIFAR-10, CelebA, any image folder, and
+two-domain datasets (unpaired `trainA/ trainB/` folders, MNIST digits vs edges/negatives; see
+`harness.two_domain`).
 
 Every dataset here fits in memory, so it is read once into one (N, C, H, W) uint8 tensor and batched
 on the training device (see `harness.batches`): no per-image PIL work in the training loop.
@@ -33,6 +35,7 @@ class DatasetInfo:
     resolution: int  # native side length; a reproduction may ask for another
     num_classes: int
     where: str  # where the files must be, relative to the data root, for the error message
+    domains: tuple[str, ...] = ()  # a two-domain dataset's domain names; its labels are domain indices
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,10 @@ def _torchvision_download(class_name: str, root: Path) -> None:
             return
 
 
+# The official CycleGAN datasets we know how to fetch (harness.two_domain); any other unpaired folder
+# goes under `unpaired/`.
+OFFICIAL_UNPAIRED = ("horse2zebra", "apple2orange", "summer2winter_yosemite", "monet2photo")
+
 DATASETS: dict[str, DatasetInfo] = {
     "mnist": DatasetInfo("mnist", 1, 28, 10, "MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]"),
     "fashion-mnist": DatasetInfo(
@@ -159,12 +166,33 @@ DATASETS: dict[str, DatasetInfo] = {
     ),
     "cifar10": DatasetInfo("cifar10", 3, 32, 10, "cifar-10-batches-py/{data_batch_1..5,test_batch}"),
     "imagefolder": DatasetInfo("imagefolder", 3, 64, 0, "<class>/<image>.png (the data root is the folder itself)"),
+    "celeba": DatasetInfo("celeba", 3, 64, 0, "celeba/{img_align_celeba/*.jpg,list_eval_partition.txt}"),
+    "mnist-edges": DatasetInfo("mnist-edges", 1, 28, 2, "MNIST/raw/... (as mnist)", ("digits", "edges")),
+    "mnist-negative": DatasetInfo("mnist-negative", 1, 28, 2, "MNIST/raw/... (as mnist)", ("digits", "negative")),
+    **{name: DatasetInfo(name, 3, 64, 2, f"{name}/{{trainA,trainB,testA,testB}}/*.jpg", ("A", "B"))
+       for name in OFFICIAL_UNPAIRED},
+    "unpaired": DatasetInfo("unpaired", 3, 64, 2, "unpaired/{trainA,trainB,testA,testB}/*.png", ("A", "B")),
 }
 _LOADERS = {
     "mnist": _idx_loader("MNIST", "MNIST"),
     "fashion-mnist": _idx_loader("FashionMNIST", "FashionMNIST"),
     "cifar10": _cifar10,
 }
+
+
+def _sized_loader(name: str) -> Callable[[Path, Split, bool, int], tuple | None]:
+    """Loaders that decode images (and so resize while decoding) or derive a dataset from another."""
+    from harness import celeba, two_domain
+
+    if name == "imagefolder":
+        return _image_folder
+    if name == "celeba":
+        return celeba.load_celeba
+    if name == "mnist-edges":
+        return two_domain.mnist_pair_loader(two_domain.edges)
+    if name == "mnist-negative":
+        return two_domain.mnist_pair_loader(two_domain.negatives)
+    return two_domain.unpaired_loader(name, downloadable=name in OFFICIAL_UNPAIRED)
 
 
 def dataset_info(name: str) -> DatasetInfo:
@@ -181,10 +209,10 @@ def load_images(
     info = dataset_info(name)
     root = data_root(root)
     size = resolution or info.resolution
-    if name == "imagefolder":
-        loaded = _image_folder(root, split, download, size)
-    else:
+    if name in _LOADERS:
         loaded = _LOADERS[name](root, split, download)
+    else:
+        loaded = _sized_loader(name)(root, split, download, size)
     if loaded is None:
         hint = "" if download else " (download disabled)"
         raise DataNotFoundError(
@@ -197,7 +225,7 @@ def load_images(
     if images.shape[-1] != size:
         images = resize_uint8(images, size)
     num_classes = info.num_classes or int(labels.max()) + 1
-    info = DatasetInfo(info.name, images.shape[1], size, num_classes, info.where)
+    info = DatasetInfo(info.name, images.shape[1], size, num_classes, info.where, info.domains)
     return ImageSet(info=info, split=split, images=images, labels=labels)
 
 

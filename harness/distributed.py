@@ -175,7 +175,9 @@ def wrap(repro) -> None:
                 and any(p.requires_grad for p in value.parameters())):  # e.g. an EMA copy is left alone
             ids = [device.index] if device.type == "cuda" else None
             # Buffers (BatchNorm statistics) follow rank 0's at each forward: DDP's default.
-            setattr(repro, name, Wrapped(value, device_ids=ids))
+            # A growing network (ProGAN) leaves the layers of levels not yet reached without gradient.
+            setattr(repro, name, Wrapped(value, device_ids=ids,
+                                         find_unused_parameters=type(repro).has_unused_parameters))
 
 
 @contextlib.contextmanager
@@ -203,6 +205,11 @@ class ShardedBatches:
 
     def next(self) -> Batch:
         batch = self.inner.next()
+        if batch.domains:  # a two-domain batch: this rank's slice of each domain, still paired up
+            size = len(batch) // batch.domains
+            pick = torch.cat([torch.arange(d * size, (d + 1) * size)[self._slice] for d in range(batch.domains)])
+            pick = pick.to(batch.images.device)
+            return Batch(images=batch.images[pick], labels=batch.labels[pick], domains=batch.domains)
         return Batch(images=batch.images[self._slice], labels=batch.labels[self._slice])
 
     def state_dict(self) -> dict:

@@ -22,16 +22,16 @@ from harness.batches import DeviceBatches
 from harness.budget import Budget, resolve_budget
 from harness.data import dataset_info, load_images
 from harness.errors import CheckpointError, GanBenchError
-from harness.metrics.evaluate import Evaluator, Protocol
+from harness.metrics.evaluate import Protocol
 from harness.metrics.extractors import resolve_extractor
 from harness.provenance import provenance
 from harness.reproduction import DataSpec, Reproduction, load_reproduction_class, resolve_hyperparameters
 from harness.runstore import RunDir, open_run
 from harness.schema import PaperEntry
+from harness.scoring import Scorer, build_scorers, fixed_samples
 from harness.trainer import Callbacks, Progress, StopOnSignal, Trainer
 
 CHECKPOINT_FORMAT = "gan-bench-checkpoint/1"
-SAMPLE_GRID = 64
 EVAL_SEED_OFFSET = 1_000_003  # evaluation noise is seeded apart from training noise
 
 
@@ -95,34 +95,30 @@ def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
     dataset = request.dataset or spec.dataset
     if dataset not in spec.datasets:
         raise GanBenchError(f"{entry.id} does not support dataset {dataset!r}; supported: {', '.join(spec.datasets)}")
-    budget = resolve_budget(request.budget, spec.paper_budget, request.budget_overrides)
+    budget = resolve_budget(request.budget, spec.paper_budget, request.budget_overrides, spec.batch_size)
     device = pick_device(request.device)
     ranks, device = distributed.setup(device)  # under torchrun: join the group, take this rank's device
     # Everything that can fail on bad input fails here, before any training or any file is written.
     extractor = resolve_extractor(request.extractor, request.extractor_weights) if request.evaluate else None
     cls, hp, resolution = configure(entry, dataset, request.hyperparameters)
     train_set = load_images(dataset, "train", request.data_root, resolution, request.download)
-    if budget.batch_size > len(train_set):
-        raise GanBenchError(f"batch size {budget.batch_size} is larger than the {dataset} training set ({len(train_set)})")
     distributed.check_budget(budget.batch_size, budget.wall_clock_s, ranks)
 
     seed_everything(request.seed)
-    data = DataSpec(dataset, train_set.info.channels, resolution, train_set.info.num_classes)
+    data = DataSpec(dataset, train_set.info.channels, resolution, train_set.info.num_classes, train_set.info.domains)
     repro = instantiate(cls, hp, data, device, entry.id)
     request.acceleration.apply(repro)
-    batches = DeviceBatches(train_set, budget.batch_size, device, seed=request.seed,
-                            memory_format=request.acceleration.memory_format,
-                            on_device=request.acceleration.data_on_device)
-    evaluator = None
-    if extractor is not None:
-        protocol = Protocol(dataset, data.resolution, budget.eval_samples, budget.real_split, budget.real_samples, extractor)
-        evaluator = Evaluator(protocol, device, request.data_root, request.cache, real=train_set) if ranks.main else None
+    batches = _batches(train_set, budget, device, request.seed, request.acceleration)
+    scorers = []
+    if extractor is not None and ranks.main:
+        scorers = build_scorers(repro, budget, extractor, device, request.data_root, request.cache, train_set)
 
     # Under torchrun rank 0 creates the directory and alone writes to it.
     run = distributed.create_run(lambda: RunDir.create(request.runs_root, entry.id, dataset, budget.name, request.seed))
     config = {
         "paper": entry.id, "module": spec.module, "dataset": dataset, "seed": request.seed,
         "resolution": data.resolution, "channels": data.channels, "num_classes": data.num_classes,
+        **({"domains": list(data.domains)} if data.domains else {}),
         "hyperparameters": dataclasses.asdict(hp), "budget": budget.to_dict(),
         # nominal n_critic; a schedule (WGAN's warm-up) shows in progress.d_steps, which counts every D step
         "d_steps_per_g_step": getattr(hp, "d_steps_per_g_step", 1), "device": str(device),
@@ -135,22 +131,34 @@ def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
     run.write_config(config)
     say(f"run directory: {run.path}")
 
-    return _train(entry, run, repro, batches, budget, evaluator, request.seed, device, say,
-                  acceleration=request.acceleration)
+    return _train(entry, run, repro, batches, budget, scorers, request.seed, device, say,
+                  acceleration=request.acceleration, data_root=request.data_root)
+
+
+def _batches(train_set, budget: Budget, device: torch.device, seed: int, acceleration: Acceleration) -> DeviceBatches:
+    try:
+        return DeviceBatches(train_set, budget.batch_size, device, seed=seed,
+                             memory_format=acceleration.memory_format, on_device=acceleration.data_on_device)
+    except ValueError as exc:  # a batch larger than the data (or than one of its domains)
+        raise GanBenchError(str(exc)) from None
 
 
 def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceBatches, budget: Budget,
-           evaluator: Evaluator | None, seed: int, device: torch.device, say, resume: dict | None = None,
-           acceleration: Acceleration | None = None) -> RunDir:
+           scorers: list[Scorer], seed: int, device: torch.device, say, resume: dict | None = None,
+           acceleration: Acceleration | None = None, data_root: Path | None = None) -> RunDir:
     """Train (from scratch or from a checkpoint's state), score, and write the result."""
 
-    def evaluate_now(progress: Progress) -> dict:
-        started = time.monotonic()
-        with distributed.unwrapped(repro):  # rank 0 samples alone: no DDP collectives
-            metrics = evaluator.score(_sampler(repro), seed + EVAL_SEED_OFFSET)
-        record = {"g_step": progress.g_steps, "kimg": progress.kimg, "eval_seconds": time.monotonic() - started, **metrics}
-        run.log({"kind": "metric", **record})
-        return record
+    def evaluate_now(progress: Progress) -> list[dict]:
+        records = []
+        for scorer in scorers:
+            started = time.monotonic()
+            with distributed.unwrapped(repro):  # rank 0 samples alone: no DDP collectives
+                metrics = scorer.evaluator.score(scorer.sampler, seed + EVAL_SEED_OFFSET)
+            record = {"g_step": progress.g_steps, "kimg": progress.kimg,
+                      "eval_seconds": time.monotonic() - started, **_protocol_tags(scorer.protocol), **metrics}
+            run.log({"kind": "metric", **record})
+            records.append(record)
+        return records
 
     def checkpoint_now(progress: Progress) -> None:
         run.save_checkpoint({**_checkpoint(entry, repro, batches, progress), "trainer": trainer.state_dict()})
@@ -162,7 +170,7 @@ def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceB
     stop = StopOnSignal()
     trainer = Trainer(repro, batches, budget, Callbacks(
         log=lambda record: run.log({"kind": "loss", **record}),
-        evaluate=evaluate_now if evaluator else None,
+        evaluate=evaluate_now if scorers else None,
         checkpoint=checkpoint_now,
         should_stop=distributed.agreed_stop(stop.requested),
         reduce=distributed.mean_record,
@@ -179,13 +187,14 @@ def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceB
         say(f"interrupted at G step {outcome.progress.g_steps}; checkpoint saved, continue with: gan-bench resume {run.path}")
         raise GanBenchError(f"interrupted by {stop.signal_name}; resume with `gan-bench resume {run.path}`")
     with distributed.unwrapped(repro):
-        run.save_samples(_fixed_samples(repro, repro.data, seed))
+        run.save_samples(fixed_samples(repro, seed, data_root))
 
     scores = []
-    if evaluator is not None and outcome.status == "finished":
-        say(f"scoring {budget.eval_samples} samples with {evaluator.protocol.extractor.label}")
-        record = evaluate_now(outcome.progress)
-        scores.append(_score_entry(evaluator.protocol, record))
+    if scorers and outcome.status == "finished":
+        say(f"scoring {scorers[0].protocol.num_samples} samples"
+            f"{f' per domain ({len(scorers)})' if len(scorers) > 1 else ''} with {scorers[0].protocol.extractor.label}")
+        records = evaluate_now(outcome.progress)
+        scores = [_score_entry(scorer.protocol, record) for scorer, record in zip(scorers, records)]
     result = {
         "paper": entry.id, "dataset": repro.data.name, "seed": seed, "budget": budget.to_dict(),
         "status": outcome.status, "stop_reason": outcome.stop_reason, "divergence": outcome.divergence,
@@ -200,24 +209,10 @@ def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceB
     return run
 
 
-def _sampler(repro: Reproduction):
-    labels_needed = repro.conditional and repro.data.num_classes > 0
-
-    def sample(n: int, generator: torch.Generator) -> torch.Tensor:
-        labels = None
-        if labels_needed:  # conditional models are scored on uniformly drawn labels
-            labels = torch.randint(repro.data.num_classes, (n,), device=repro.device, generator=generator)
-        return repro.sample(n, labels=labels, generator=generator)
-
-    return sample
-
-
-def _fixed_samples(repro: Reproduction, data: DataSpec, seed: int) -> torch.Tensor:
-    generator = torch.Generator(device=repro.device).manual_seed(seed)
-    labels = None
-    if repro.conditional and data.num_classes > 0:  # one row per class where the grid allows
-        labels = torch.arange(SAMPLE_GRID, device=repro.device) % data.num_classes
-    return repro.sample(SAMPLE_GRID, labels=labels, generator=generator).cpu()
+def _protocol_tags(protocol: Protocol) -> dict:
+    """Which score a metric record is, when a run has more than one (per domain, per direction)."""
+    tags = {"domain": protocol.domain, "task": protocol.task}
+    return {k: v for k, v in tags.items() if v is not None and v != "generation"}
 
 
 def _score_entry(protocol: Protocol, record: dict) -> dict:
@@ -289,24 +284,31 @@ def evaluate_run(run_path: Path, registry, device_name: str = "auto", data_root:
     state = load_checkpoint(run, entry.id)
     # The run's own resolved hyperparameters, so the rebuilt networks are exactly the trained ones.
     cls, hp, resolution = configure(entry, config["dataset"], config["hyperparameters"])
-    data = DataSpec(config["dataset"], config["channels"], resolution, config["num_classes"])
-    repro = instantiate(cls, hp, data, device, entry.id)
+    repro = instantiate(cls, hp, _data_spec(config, resolution), device, entry.id)
     try:
         repro.load_state_dict(state["reproduction"])
     except (RuntimeError, KeyError, ValueError) as exc:
         raise CheckpointError(f"{run.checkpoint_path}: does not fit {entry.id}'s networks ({type(exc).__name__})") from None
     budget = Budget(**config["budget"])
-    protocol = Protocol(config["dataset"], data.resolution, num_samples or budget.eval_samples, budget.real_split,
-                        budget.real_samples, spec)
-    evaluator = Evaluator(protocol, device, data_root or _path(config.get("data_root")), cache)
-    say(f"scoring {protocol.num_samples} samples of {run.path} with {spec.label}")
-    started = time.monotonic()
-    metrics = evaluator.score(_sampler(repro), config["seed"] + EVAL_SEED_OFFSET)
-    progress = state["progress"]
-    score = _score_entry(evaluator.protocol, {"g_step": progress["g_steps"], "eval_seconds": time.monotonic() - started, **metrics})
-    result["scores"] = [s for s in result["scores"] if s["protocol"] != score["protocol"]] + [score]
+    scorers = build_scorers(repro, budget, spec, device, data_root or _path(config.get("data_root")), cache,
+                            num_samples=num_samples)
+    say(f"scoring {scorers[0].protocol.num_samples} samples of {run.path} with {spec.label}")
+    progress, scores = state["progress"], []
+    for scorer in scorers:
+        started = time.monotonic()
+        metrics = scorer.evaluator.score(scorer.sampler, config["seed"] + EVAL_SEED_OFFSET)
+        scores.append(_score_entry(scorer.protocol, {"g_step": progress["g_steps"],
+                                                     "eval_seconds": time.monotonic() - started, **metrics}))
+    replaced = [score["protocol"] for score in scores]
+    result["scores"] = [s for s in result["scores"] if s["protocol"] not in replaced] + scores
     run.write_result(result)
-    return score
+    return scores
+
+
+def _data_spec(config: dict, resolution: int) -> DataSpec:
+    """The DataSpec a run was trained with, from its config."""
+    domains = tuple(config.get("domains") or ())
+    return DataSpec(config["dataset"], config["channels"], resolution, config["num_classes"], domains)
 
 
 def _path(value: str | None) -> Path | None:
@@ -334,25 +336,23 @@ def resume_run(run_path: Path, registry, device_name: str | None = None, data_ro
     budget = Budget(**config["budget"])
     distributed.check_budget(budget.batch_size, budget.wall_clock_s, ranks)
     data_root = data_root or _path(config.get("data_root"))
-    evaluator = None
     cls, hp, resolution = configure(entry, config["dataset"], config["hyperparameters"])
     train_set = load_images(config["dataset"], "train", data_root, resolution)
+    repro = instantiate(cls, hp, _data_spec(config, resolution), device, entry.id)
+    acceleration = Acceleration(**config.get("acceleration", {}))
+    acceleration.apply(repro)
+    batches = _batches(train_set, budget, device, config["seed"], acceleration)
+    scorers = []
     if config.get("extractor"):
         recorded = config["extractor"]
         spec = resolve_extractor(recorded["kind"], recorded["weights_path"])
         if spec.weights_sha256 != recorded["weights_sha256"]:
             raise GanBenchError(f"{recorded['weights_path']}: extractor weights changed since the run started")
-        protocol = Protocol(config["dataset"], resolution, budget.eval_samples, budget.real_split, budget.real_samples, spec)
-        evaluator = Evaluator(protocol, device, data_root, cache, real=train_set) if ranks.main else None
-    data = DataSpec(config["dataset"], config["channels"], resolution, config["num_classes"])
-    repro = instantiate(cls, hp, data, device, entry.id)
-    acceleration = Acceleration(**config.get("acceleration", {}))
-    acceleration.apply(repro)
-    batches = DeviceBatches(train_set, budget.batch_size, device, seed=config["seed"],
-                            memory_format=acceleration.memory_format, on_device=acceleration.data_on_device)
+        if ranks.main:
+            scorers = build_scorers(repro, budget, spec, device, data_root, cache, train_set)
     # Records written after the checkpoint would be written again: keep the curves up to it.
     done = state["progress"]["g_steps"]
     run.rewrite_curves([r for r in run.curves() if r.get("g_step", 0) <= done])
     say(f"run directory: {run.path}")
-    return _train(entry, run, repro, batches, budget, evaluator, config["seed"], device, say, resume=state,
-                  acceleration=acceleration)
+    return _train(entry, run, repro, batches, budget, scorers, config["seed"], device, say, resume=state,
+                  acceleration=acceleration, data_root=data_root)

@@ -34,6 +34,9 @@ class DataSpec:
     channels: int
     resolution: int
     num_classes: int
+    # A two-domain dataset (CoGAN's digits/edges, CycleGAN's trainA/trainB) names its domains; then
+    # `Batch.labels` hold the domain index and every batch has `batch_size` images of each domain.
+    domains: tuple[str, ...] = ()
 
 
 class Reproduction:
@@ -45,8 +48,14 @@ class Reproduction:
     """
 
     Hyperparameters: ClassVar[type]
-    # A conditional model is scored on labels drawn uniformly over the classes.
+    # A conditional model is scored on labels drawn uniformly over the classes. On a two-domain
+    # dataset the labels are domain indices, and each domain is scored on its own.
     conditional: ClassVar[bool] = False
+    # A translation model (CycleGAN) maps real images of one domain to the other: it implements
+    # `translate`, and is scored by FID of translated test images against the target domain.
+    translates: ClassVar[bool] = False
+    # Networks with layers that some steps do not use (ProGAN's levels not yet grown): DDP must know.
+    has_unused_parameters: ClassVar[bool] = False
 
     def __init__(self, data: DataSpec, hp: Any, device: torch.device):
         self.data = data
@@ -54,6 +63,13 @@ class Reproduction:
         self.device = device
 
     # -- the training step --------------------------------------------------------------------------
+    def plan(self, g_steps: int, batch_size: int) -> None:
+        """Told once before training (and again on resume) how long the budget is, in G steps at most.
+
+        Schedules that the paper states per image count (ProGAN's resolution phases) fit themselves
+        to the budget here; most reproductions ignore it.
+        """
+
     def d_steps(self, step: int) -> int:
         """Discriminator updates in G step `step` (n_critic); the harness fetches this many real batches."""
         return int(getattr(self.hp, "d_steps_per_g_step", 1))
@@ -69,6 +85,11 @@ class Reproduction:
     def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
         """`n` images in [-1, 1], shape (n, C, H, W), as the paper samples for evaluation (EMA, truncation…)."""
         raise NotImplementedError
+
+    @torch.no_grad()
+    def translate(self, images: torch.Tensor, target_domain: int) -> torch.Tensor:
+        """Real images of the other domain, in [-1, 1], mapped into domain `target_domain` (translation models)."""
+        raise NotImplementedError(f"{type(self).__name__} does not translate between domains")
 
     # -- checkpointing ------------------------------------------------------------------------------
     def _stateful(self) -> dict[str, Any]:

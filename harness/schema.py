@@ -82,6 +82,10 @@ class ReproductionSpec(_Strict):
     hyperparameters: dict[str, Any] = Field(default_factory=dict, description="overrides of the module's defaults")
     per_dataset: dict[str, dict[str, Any]] = Field(default_factory=dict)
     paper_budget: BudgetSpec = Field(default_factory=BudgetSpec, description="the paper's own schedule")
+    batch_size: int | None = Field(
+        default=None, gt=0,
+        description="the paper's minibatch size where the method depends on it (CycleGAN's 1): used by every budget",
+    )
     reported: list[ReportedResult] = Field(default_factory=list)
     deviations: list[str] = Field(default_factory=list, description="where we knowingly differ from the paper")
 
@@ -115,7 +119,8 @@ class ReproductionSpec(_Strict):
 
 # Datasets a paper may report on that we cannot (yet) train on; listed so typos are still caught.
 KNOWN_REPORT_ONLY_DATASETS = frozenset(
-    {"cifar10", "stl10", "celeba", "celeba-hq", "lsun-bedroom", "imagenet", "ffhq", "mnist", "fashion-mnist", "svhn"}
+    {"cifar10", "stl10", "celeba", "celeba-hq", "lsun-bedroom", "imagenet", "ffhq", "mnist", "fashion-mnist", "svhn",
+     "cityscapes", "horse2zebra", "cat2dog"}
 )
 
 

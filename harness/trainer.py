@@ -107,6 +107,10 @@ class Trainer:
     def run(self) -> Outcome:
         budget, repro, progress = self.budget, self.reproduction, self.progress
         started = time.monotonic() - progress.wall_clock_s  # a resumed run keeps its clock
+        g_steps = budget.g_steps
+        if budget.kimg is not None:  # a kimg limit may end the run sooner: schedules fit the shorter one
+            g_steps = min(g_steps, math.ceil(budget.kimg * 1000 / (budget.batch_size * repro.d_steps(0))))
+        repro.plan(g_steps, budget.batch_size)
         repro.train(True)
         while True:
             progress.wall_clock_s = time.monotonic() - started

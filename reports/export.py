@@ -75,8 +75,7 @@ def protocol_line(board: Leaderboard) -> str:
     p = board.protocol
     if not p.scored:
         return "not scored (trained with --no-eval)"
-    return (f"{fmt.count(p.num_samples)} generated samples vs {fmt.count(p.real_samples)} {p.real_split} images"
-            f" · {p.resolution} px · extractor {p.extractor}")
+    return f"{p.samples_text} · {p.resolution} px · extractor {p.extractor}"
 
 
 def markdown(boards: list[Leaderboard]) -> str:
@@ -84,7 +83,7 @@ def markdown(boards: list[Leaderboard]) -> str:
              "One table per protocol; values are mean ± sample std over seeds. "
              "`*`: the paper scored a different number of samples, so the Δ is indicative only.", ""]
     for board in boards:
-        parts += [f"## {board.protocol.dataset} · {board.protocol.budget}", "", protocol_line(board), "",
+        parts += [f"## {board.protocol.title}", "", protocol_line(board), "",
                   _markdown_table(display_frame(board)), ""]
     if not boards:
         parts += ["No runs yet.", ""]

@@ -38,6 +38,11 @@ def _series(records: list[dict], key: str) -> tuple[list[float], list[float]]:
     return xs, ys
 
 
+def _score_label(record: dict) -> str:
+    domain = record.get("domain") or ""
+    return f"into {domain}" if record.get("task") == "translation" else domain
+
+
 def _figure(width: float, height: float) -> Figure:
     figure = Figure(figsize=(width, height))
     FigureCanvasAgg(figure)  # headless canvas; savefig(format="svg") hands the drawing to the SVG renderer
@@ -90,10 +95,15 @@ def metric_plot(curves: list[dict]) -> bytes | None:
     with matplotlib.rc_context(RC):
         figure = _figure(3.6 * len(panels), 2.8)
         figure.subplots_adjust(**{**MARGINS, "left": 0.14 / len(panels), "wspace": 0.35})
+        # A two-domain run logs one record per domain (or translation direction): one line each.
+        labels = sorted({_score_label(r) for r in records})
         for index, (key, title) in enumerate(panels):
             axes = figure.add_subplot(1, len(panels), index + 1)
-            xs, ys = _series(records, key)
-            axes.plot(xs, ys, marker="o", linewidth=1.2, color="C3")
+            for colour, label in enumerate(labels):
+                xs, ys = _series([r for r in records if _score_label(r) == label], key)
+                axes.plot(xs, ys, marker="o", linewidth=1.2, color=f"C{3 + colour}", label=label or None)
+            if len(labels) > 1:
+                axes.legend(frameon=False)
             axes.set_title(title)
             axes.set_xlabel("kimg")
             axes.grid(alpha=0.3)

@@ -35,6 +35,24 @@ class Protocol:
     real_samples: int | None
     extractor: str | None  # the extractor's label: kind, weights sha256 prefix, "unverified" tag
     resolution: int | None
+    domain: str | None = None  # a two-domain dataset's domain the score is about
+    task: str = "generation"  # or "translation": image-to-image, never ranked with generation
+
+    @property
+    def title(self) -> str:
+        """The table's heading: dataset, what is scored (a domain, a translation direction), budget."""
+        what = {"translation": f"translation into {self.domain}", "generation": self.domain}[self.task]
+        return " · ".join(part for part in (self.dataset, what, self.budget) if part)
+
+    @property
+    def samples_text(self) -> str:
+        """What was compared with what, in words (the table's caption starts with it)."""
+        if self.task == "translation":
+            made = f"{self.num_samples:,} test images translated into {self.domain}"
+        else:
+            made = f"{self.num_samples:,} generated samples" + (f" of {self.domain}" if self.domain else "")
+        real = f"{self.real_samples:,} {self.real_split} images" + (f" of {self.domain}" if self.domain else "")
+        return f"{made} vs {real}"
 
     @property
     def scored(self) -> bool:
@@ -44,13 +62,15 @@ class Protocol:
         # Named budgets in the order a reader cares about; custom budgets after their base name.
         order = {"standard": 0, "paper": 1, "quick": 2, "smoke": 3}
         base = self.budget.removesuffix("-custom")
-        return (self.dataset, order.get(base, 4), self.budget, not self.scored, -(self.num_samples or 0),
-                self.real_split or "", -(self.real_samples or 0), self.extractor or "", self.resolution or 0)
+        return (self.dataset, self.task, self.domain or "", order.get(base, 4), self.budget, not self.scored,
+                -(self.num_samples or 0), self.real_split or "", -(self.real_samples or 0), self.extractor or "",
+                self.resolution or 0)
 
     @property
     def slug(self) -> str:
         """A stable, file-name-safe id for the table (anchors, CSV)."""
-        parts = [self.dataset, self.budget, str(self.num_samples or "unscored"), self.real_split or "",
+        parts = [self.dataset, "to-" + self.domain if self.task == "translation" else self.domain or "",
+                 self.budget, str(self.num_samples or "unscored"), self.real_split or "",
                  str(self.real_samples or ""), (self.extractor or "").split(" ")[0], str(self.resolution or "")]
         return "-".join(p for p in parts if p)
 
@@ -96,7 +116,7 @@ class RunView:
 def _score_protocol(budget: str, score: dict) -> Protocol:
     p = score["protocol"]
     return Protocol(p["dataset"], budget, p["num_samples"], p["real_split"], p["real_samples"],
-                    p["extractor"]["label"], p.get("resolution"))
+                    p["extractor"]["label"], p.get("resolution"), p.get("domain"), p.get("task", "generation"))
 
 
 def _intended_protocol(dataset: str, budget: dict, config: dict) -> Protocol:

@@ -24,12 +24,18 @@ ENV_VARS = ("GAN_BENCH_DATA", "GAN_BENCH_CACHE", "GAN_BENCH_INCEPTION_WEIGHTS", 
 
 @pytest.fixture(scope="session")
 def data_root(tmp_path_factory) -> Path:
-    """../shared/data (real MNIST / Fashion-MNIST) if present, else small IDX fixtures."""
-    if (SHARED_DATA / "MNIST" / "raw").is_dir():
-        return SHARED_DATA
+    """One data root: ../shared/data's real MNIST / Fashion-MNIST (linked) if present, else small IDX
+    fixtures; and real-format fixtures for what cannot be had offline (CIFAR-10, CelebA, an unpaired
+    CycleGAN dataset), so every registry entry's default dataset loads."""
     root = tmp_path_factory.mktemp("data")
-    fixtures.write_mnist_like(root, "MNIST")
-    fixtures.write_mnist_like(root, "FashionMNIST", seed=1)
+    for folder, seed in (("MNIST", 0), ("FashionMNIST", 1)):
+        if (SHARED_DATA / folder / "raw").is_dir():
+            (root / folder).symlink_to(SHARED_DATA / folder)
+        else:
+            fixtures.write_mnist_like(root, folder, seed=seed)
+    fixtures.write_cifar10_like(root)
+    fixtures.write_celeba_like(root)
+    fixtures.write_unpaired(root, "horse2zebra")
     return root
 
 

@@ -115,3 +115,37 @@ def write_tiny_torchscript_detector(path: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     torch.jit.save(torch.jit.script(_TinyPool3().eval()), str(path))
     return path
+
+
+def write_unpaired(root: Path, name: str = "horse2zebra", train: int = 20, test: int = 6, size: int = 72,
+                   seed: int = 0) -> Path:
+    """The official CycleGAN layout, `<name>/{trainA,trainB,testA,testB}/*.jpg`; B is brighter than A."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for split, count in (("train", train), ("test", test)):
+        for domain, (low, high) in (("A", (0, 128)), ("B", (128, 256))):
+            folder = root / name / f"{split}{domain}"
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(count):
+                pixels = rng.integers(low, high, (size, size + 4, 3)).astype(np.uint8)
+                Image.fromarray(pixels).save(folder / f"n{i:04d}.jpg", quality=90)
+    return root
+
+
+def write_celeba_like(root: Path, per_split: tuple[int, int, int] = (24, 4, 6), seed: int = 0) -> Path:
+    """torchvision's CelebA layout: aligned 178x218 JPEGs and list_eval_partition.txt (0 train, 1 valid, 2 test)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    images = root / "celeba" / "img_align_celeba"
+    images.mkdir(parents=True, exist_ok=True)
+    lines, index = [], 1
+    for partition, count in enumerate(per_split):
+        for _ in range(count):
+            name = f"{index:06d}.jpg"
+            Image.fromarray(rng.integers(0, 256, (218, 178, 3)).astype(np.uint8)).save(images / name, quality=90)
+            lines.append(f"{name} {partition}")
+            index += 1
+    (root / "celeba" / "list_eval_partition.txt").write_text("\n".join(lines) + "\n")
+    return root

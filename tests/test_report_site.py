@@ -150,7 +150,7 @@ def test_run_page_shows_config_provenance_samples_and_curves(site):
     html = (folder / "index.html").read_text()
     assert "budget.g_steps" in html and "hyperparameters.lr" in html and "extractor.weights_sha256" in html
     assert "0123456789abcdef0123456789abcdef01234567" in html and "torch-fidelity" in html and "cpu (x86_64)" in html
-    assert html.count("<tr>") >= 3 and "1,000 samples vs 64 train images" in html  # both of its scores
+    assert html.count("<tr>") >= 3 and "1,000 generated samples vs 64 train images" in html  # both of its scores
     assert (folder / "samples.png").read_bytes() == (site.parent / "runs" / "dcgan" / "mnist" / "smoke" /
                                                      "1-20260101T000000Z-0001" / "samples.png").read_bytes()
     assert (folder / "losses.svg").read_text().startswith("<?xml") and (folder / "metrics.svg").is_file()

@@ -24,8 +24,11 @@ def test_smoke_run_gives_finite_metrics(paper, cli, tmp_path):
     data = json.loads(result_file.read_text())
     assert data["status"] == "finished"
     assert data["progress"]["g_steps"] == 20
-    (score,) = data["scores"]
-    assert score["metrics"], score
-    for name, value in score["metrics"].items():
-        assert math.isfinite(value), (name, value)
+    config = json.loads((result_file.parent / "config.json").read_text())
+    # One score per protocol: one for a plain dataset, one per domain (or direction) for two domains.
+    assert len(data["scores"]) == max(1, len(config.get("domains", []))), data["scores"]
+    for score in data["scores"]:
+        assert score["metrics"], score
+        for name, value in score["metrics"].items():
+            assert math.isfinite(value), (name, value)
     assert (result_file.parent / "samples.png").stat().st_size > 0

@@ -43,9 +43,18 @@ class Protocol:
     real_split: str
     real_samples: int
     extractor: ExtractorSpec
+    # Two-domain datasets are scored per domain: the real images are that domain's only.
+    domain: str | None = None
+    # "generation": samples from noise. "translation": the other domain's test images, translated into
+    # `domain` — an image-to-image score, never in the same table as generation.
+    task: str = "generation"
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "extractor": self.extractor.to_dict(), "kid_subsets": KID_SUBSETS,
+        fields = asdict(self)
+        for name, default in (("domain", None), ("task", "generation")):  # absent = the plain protocol
+            if fields[name] == default:
+                del fields[name]
+        return {**fields, "extractor": self.extractor.to_dict(), "kid_subsets": KID_SUBSETS,
                 "kid_subset_size": self.kid_subset_size, "is_splits": IS_SPLITS}
 
     @property
@@ -64,7 +73,10 @@ class Evaluator:
         self.data_root = data_root
         self.cache = cache_dir(cache)
         self.batch_size = batch_size
+        self._domain = protocol.domain
         self._real = real if real is not None and real.split == protocol.real_split else None
+        if self._real is not None:
+            self._real = self._of_domain(self._real)
         self._extractor = None
         self._real_features: dict[str, torch.Tensor] | None = None
         self.real_cache_hit = False
@@ -73,6 +85,14 @@ class Evaluator:
         if available is not None and protocol.real_samples > available:
             protocol = Protocol(**{**protocol.__dict__, "real_samples": available})
         self.protocol = protocol
+
+    def _of_domain(self, images: ImageSet) -> ImageSet:
+        """The protocol's domain of a two-domain set (labels are domain indices); any other set as is."""
+        if self._domain is None:
+            return images
+        index = images.info.domains.index(self._domain)
+        keep = images.labels == index
+        return ImageSet(images.info, images.split, images.images[keep], images.labels[keep])
 
     @property
     def layers(self) -> list[str]:
@@ -102,6 +122,8 @@ class Evaluator:
         origin = ""
         if p.dataset == "imagefolder":  # a folder's content is whatever the user points at
             origin = "-" + hashlib.sha256(str(Path(self.data_root or ".").resolve()).encode()).hexdigest()[:8]
+        if p.domain is not None:
+            origin += f"-{p.domain}"
         name = (f"{p.dataset}{origin}-{p.real_split}-{p.resolution}px-{p.real_samples}-seed{REAL_SUBSET_SEED}"
                 f"-{p.extractor.kind}-{p.extractor.weights_sha256[:16]}-{'+'.join(self.layers)}.pt")
         return self.cache / "real-features" / name
@@ -117,8 +139,8 @@ class Evaluator:
                 return self._real_features
             except Exception:
                 path.unlink(missing_ok=True)  # a damaged cache entry is recomputed, never trusted
-        real = self._real or load_images(self.protocol.dataset, self.protocol.real_split, self.data_root,
-                                         resolution=self.protocol.resolution)
+        real = self._real or self._of_domain(load_images(self.protocol.dataset, self.protocol.real_split,
+                                                         self.data_root, resolution=self.protocol.resolution))
         count = min(self.protocol.real_samples, len(real))
         if count != self.protocol.real_samples:
             self.protocol = Protocol(**{**self.protocol.__dict__, "real_samples": count})
