@@ -93,7 +93,7 @@ def main() -> None:
     if spec.kind == "torchscript":
         from harness.metrics.torchscript_inception import TorchScriptPool3
 
-        TorchScriptPool3.register()
+        TorchScriptPool3.register(TORCHSCRIPT_FEATURE_EXTRACTOR)
         extractor_name = TORCHSCRIPT_FEATURE_EXTRACTOR
     else:
         extractor_name = "inception-v3-compat"

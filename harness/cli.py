@@ -355,7 +355,7 @@ def sweep(
     dry_run: bool = typer.Option(False, "--dry-run", help="print what would be started or resumed"),
 ) -> None:
     """Run papers x datasets x budgets x seeds through submitit (local or SLURM); relaunch to resume."""
-    from harness.sweep import launch
+    from harness.executors import launch
 
     spec = _sweep_spec(sweep_file, {
         "papers": _comma_list(papers, "--papers"), "datasets": _comma_list(datasets, "--datasets"),

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from harness.errors import DataNotFoundError, GanBenchError
+from harness.image_files import image_paths, read_square_images
 
 Split = Literal["train", "test"]
 DATA_ENV = "GAN_BENCH_DATA"
@@ -119,27 +120,16 @@ def _cifar10(root: Path, split: Split, download: bool) -> tuple[np.ndarray, np.n
 
 
 # -------------------------------------------------------------------------------------- image folder
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
-
-
 def _image_folder(root: Path, split: Split, download: bool, resolution: int) -> tuple | None:
     """`root/<class>/<image>` (torchvision's ImageFolder layout); `root/train` and `root/test` if present."""
-    from PIL import Image
-    from torchvision.transforms import functional as TF
-
     folder = root / split if (root / split).is_dir() else root
     if not folder.is_dir():
         return None
     classes = sorted(d.name for d in folder.iterdir() if d.is_dir())
-    files = [(path, index) for index, name in enumerate(classes) for path in sorted((folder / name).iterdir())
-             if path.suffix.lower() in IMAGE_SUFFIXES]
+    files = [(path, index) for index, name in enumerate(classes) for path in image_paths(folder / name)]
     if not files:
         return None
-    images = np.empty((len(files), 3, resolution, resolution), dtype=np.uint8)
-    for i, (path, _) in enumerate(files):
-        with Image.open(path) as image:
-            image = TF.center_crop(TF.resize(image.convert("RGB"), resolution), [resolution, resolution])
-            images[i] = np.asarray(image, dtype=np.uint8).transpose(2, 0, 1)
+    images = read_square_images([path for path, _ in files], resolution)
     return images, np.array([label for _, label in files], dtype=np.int64)
 
 
@@ -189,9 +179,9 @@ def _sized_loader(name: str) -> Callable[[Path, Split, bool, int], tuple | None]
     if name == "celeba":
         return celeba.load_celeba
     if name == "mnist-edges":
-        return two_domain.mnist_pair_loader(two_domain.edges)
+        return two_domain.mnist_pair_loader(_LOADERS["mnist"], two_domain.edges)
     if name == "mnist-negative":
-        return two_domain.mnist_pair_loader(two_domain.negatives)
+        return two_domain.mnist_pair_loader(_LOADERS["mnist"], two_domain.negatives)
     return two_domain.unpaired_loader(name, downloadable=name in OFFICIAL_UNPAIRED)
 
 

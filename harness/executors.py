@@ -26,17 +26,16 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import submitit
-from submitit.core.utils import JobPaths, pickle_load
+from submitit.core.utils import pickle_load
 
 from harness.errors import GanBenchError
-from harness.sweep import Cell, Ledger, SweepSpec
+from harness.jobs import last_line
+from harness.registry import Registry
+from harness.sweep import DEFAULT_STALE_AFTER_MIN, Cell, Ledger, SweepSpec, absolute, counts, expand, plan, survey
 
 GRACE_S = 60  # a SIGTERMed run's time to checkpoint and leave before it is killed
 SIGNAL_DELAY_S = 120  # submitit signals a job this long before its time limit: room for GRACE_S
 POLL_S = 0.5
-SLURM_ACTIVE = ("PENDING", "RUNNING", "REQUEUED", "CONFIGURING", "COMPLETING", "RESIZING", "SUSPENDED",
-                "REQUEUE_HOLD", "REQUEUE_FED", "SIGNALING", "STAGE_OUT")
-SLURM_FAILED = ("FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE")
 
 
 # ------------------------------------------------------------------------------------------ job
@@ -242,8 +241,8 @@ def _report(s: Submission, job, say: Callable[[str], None]) -> bool:
         run = job.result()
     except Exception as exc:  # noqa: BLE001 - the job's own error, whatever it was
         # The job's traceback is in its result file; its last line names the problem.
-        error = _last_line(pickle_load(job.paths.result_pickle)[1]) if job.paths.result_pickle.is_file() else ""
-        say(f"failed {s.cell.key}: {error or _last_line(str(exc)) or type(exc).__name__}  (log: {job.paths.stderr})")
+        error = last_line(pickle_load(job.paths.result_pickle)[1]) if job.paths.result_pickle.is_file() else ""
+        say(f"failed {s.cell.key}: {error or last_line(str(exc)) or type(exc).__name__}  (log: {job.paths.stderr})")
         return False
     say(f"done   {s.cell.key}: {run}")
     return True
@@ -277,43 +276,29 @@ def _submit_slurm(spec: SweepSpec, submissions: list[Submission], ledger: Ledger
 
 
 # ------------------------------------------------------------------------------------- liveness
-def job_liveness(record: dict) -> tuple[str, str]:
-    """('active' | 'failed' | 'ended' | 'unknown', why) for a ledger record, from submitit's files or SLURM."""
-    paths = JobPaths(record["folder"], record["job_id"], task_id=0)
-    if paths.result_pickle.is_file():
-        try:
-            outcome, value = pickle_load(paths.result_pickle)
-        except Exception:  # noqa: BLE001 - a half-written or foreign file
-            return "failed", "unreadable job result"
-        if outcome == "success":
-            return "ended", ""
-        return "failed", _last_line(str(value)) or "job failed"
-    if record["kind"] == "local":
-        return ("active", "") if _submitit_process(record["job_id"]) else ("failed", "job ended without a result (killed?)")
-    if record["kind"] == "slurm":
-        try:
-            state = submitit.SlurmJob(folder=record["folder"], job_id=record["job_id"]).state.upper()
-        except Exception:  # noqa: BLE001 - no sacct here, or SLURM unreachable
-            return "unknown", ""
-        if state.startswith(SLURM_ACTIVE):
-            return "active", state
-        if state.startswith(SLURM_FAILED):
-            return "failed", f"SLURM state {state}"
-    return "unknown", ""  # debug jobs run inside the sweep; nothing to ask afterwards
 
 
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    return lines[-1] if lines else ""
+# ---------------------------------------------------------------------------------------- launch
+def launch(spec: SweepSpec, registry: Registry, say=print, dry_run: bool = False,
+           stale_after_min: float = DEFAULT_STALE_AFTER_MIN) -> int:
+    """Expand, skip what is done or running, resume what was interrupted, submit the rest.
 
-
-def _submitit_process(pid: str) -> bool:
-    """Whether a local job's controller still runs (its pid is the job id)."""
-    try:
-        return b"submitit" in Path(f"/proc/{int(pid)}/cmdline").read_bytes()
-    except (OSError, ValueError):
-        try:
-            os.kill(int(pid), 0)
-            return True
-        except (OSError, ValueError):
-            return False
+    Returns the number of jobs that failed (always 0 for SLURM, which returns once submitted).
+    """
+    spec = absolute(spec)
+    cells, left_out = expand(spec, registry)
+    if left_out:
+        say(f"left out (paper lacks the dataset): {', '.join(left_out)}")
+    todo = plan(survey(spec, cells, stale_after_min))
+    skipped = ", ".join(f"{n} {name}" for name, n in counts(todo.skip).items() if n)
+    say(f"{len(cells)} cells: {len(todo.run)} to start, {len(todo.resume)} to resume, "
+        f"{len(todo.skip)} skipped{f' ({skipped})' if skipped else ''}")
+    if dry_run:
+        for cell in todo.run:
+            say(f"would run    {cell.key}")
+        for cell, run in todo.resume:
+            say(f"would resume {cell.key}  {run}")
+        return 0
+    submissions = [Submission(cell, "resume", run) for cell, run in todo.resume]
+    submissions += [Submission(cell, "run") for cell in todo.run]
+    return submit(spec, submissions, say)

@@ -233,7 +233,7 @@ def _result_status(run: Path) -> str | None:
 
 def cell_state(cell: Cell, runs_dir: Path, job: dict | None, stale_after_s: float, now: float | None = None) -> CellState:
     """One cell's state from its run directories and the last job submitted for it (if any)."""
-    from harness.executors import job_liveness  # submitit is only needed once jobs exist
+    from harness.jobs import job_liveness  # submitit is only needed once jobs exist
 
     now = time.time() if now is None else now
     dirs = [d for d in cell.run_dirs(runs_dir) if (d / "config.json").is_file()]
@@ -304,30 +304,3 @@ def absolute(spec: SweepSpec) -> SweepSpec:
     executor = spec.executor.model_copy(update={"folder": spec.folder.resolve()})
     return spec.model_copy(update={"runs_dir": spec.runs_dir.resolve(), "executor": executor,
                                    "data_root": spec.data_root.resolve() if spec.data_root else None})
-
-
-def launch(spec: SweepSpec, registry: Registry, say=print, dry_run: bool = False,
-           stale_after_min: float = DEFAULT_STALE_AFTER_MIN) -> int:
-    """Expand, skip what is done or running, resume what was interrupted, submit the rest.
-
-    Returns the number of jobs that failed (always 0 for SLURM, which returns once submitted).
-    """
-    spec = absolute(spec)
-    cells, left_out = expand(spec, registry)
-    if left_out:
-        say(f"left out (paper lacks the dataset): {', '.join(left_out)}")
-    todo = plan(survey(spec, cells, stale_after_min))
-    skipped = ", ".join(f"{n} {name}" for name, n in counts(todo.skip).items() if n)
-    say(f"{len(cells)} cells: {len(todo.run)} to start, {len(todo.resume)} to resume, "
-        f"{len(todo.skip)} skipped{f' ({skipped})' if skipped else ''}")
-    if dry_run:
-        for cell in todo.run:
-            say(f"would run    {cell.key}")
-        for cell, run in todo.resume:
-            say(f"would resume {cell.key}  {run}")
-        return 0
-    from harness.executors import Submission, submit
-
-    submissions = [Submission(cell, "resume", run) for cell, run in todo.resume]
-    submissions += [Submission(cell, "run") for cell in todo.run]
-    return submit(spec, submissions, say)

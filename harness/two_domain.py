@@ -20,24 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from harness.image_files import image_paths, read_square_images
+
 CYCLEGAN_URL = "https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{name}.zip"
 DOMAIN_SPLIT_SEED = 0  # which half of MNIST becomes which domain: fixed, so every run sees the same halves
-
-
-def _read_folder(folder: Path, resolution: int) -> np.ndarray:
-    """Every image in `folder` (sorted by name), RGB, shorter side resized to `resolution`, centre-cropped."""
-    from PIL import Image
-    from torchvision.transforms import functional as TF
-
-    from harness.data import IMAGE_SUFFIXES
-
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    images = np.empty((len(paths), 3, resolution, resolution), dtype=np.uint8)
-    for i, path in enumerate(paths):
-        with Image.open(path) as image:
-            image = TF.center_crop(TF.resize(image.convert("RGB"), resolution), [resolution, resolution])
-            images[i] = np.asarray(image, dtype=np.uint8).transpose(2, 0, 1)
-    return images
 
 
 def _download_unpaired(name: str, root: Path) -> None:
@@ -59,7 +45,7 @@ def unpaired_loader(folder_name: str, downloadable: bool):
             _download_unpaired(folder_name, root)
         if not all(f.is_dir() for f in folders):
             return None
-        domains = [_read_folder(f, resolution) for f in folders]
+        domains = [read_square_images(image_paths(f), resolution) for f in folders]
         if not all(len(d) for d in domains):
             return None
         labels = np.concatenate([np.full(len(d), index, dtype=np.int64) for index, d in enumerate(domains)])
@@ -84,13 +70,12 @@ def negatives(images: torch.Tensor) -> torch.Tensor:
     return 255 - images
 
 
-def mnist_pair_loader(transform):
-    """MNIST split into two disjoint random halves: digits (label 0) and transform(digits) (label 1)."""
+def mnist_pair_loader(mnist_loader, transform):
+    """MNIST (read by `mnist_loader`) split into two disjoint random halves: digits (label 0) and
+    transform(digits) (label 1)."""
 
     def load(root: Path, split: str, download: bool, resolution: int) -> tuple[np.ndarray, np.ndarray] | None:
-        from harness.data import _LOADERS
-
-        loaded = _LOADERS["mnist"](root, split, download)
+        loaded = mnist_loader(root, split, download)
         if loaded is None:
             return None
         digits = torch.from_numpy(np.ascontiguousarray(loaded[0]))

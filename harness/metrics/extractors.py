@@ -125,7 +125,7 @@ def build_extractor(spec: ExtractorSpec, device: torch.device):
     if spec.kind == "torchscript":
         from harness.metrics.torchscript_inception import TorchScriptPool3
 
-        TorchScriptPool3.register()
+        TorchScriptPool3.register(TORCHSCRIPT_FEATURE_EXTRACTOR)
         extractor = TorchScriptPool3(TORCHSCRIPT_FEATURE_EXTRACTOR, ["2048"], feature_extractor_weights_path=spec.weights_path)
     else:
         _check_plain_tensors(Path(spec.weights_path))

@@ -33,13 +33,12 @@ class TorchScriptPool3(FeatureExtractorBase):
         self.eval()
 
     @classmethod
-    def register(cls) -> None:
+    def register(cls, name: str) -> None:
+        """Make this class torch-fidelity's feature extractor `name` (once per process)."""
         from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
 
-        from harness.metrics.extractors import TORCHSCRIPT_FEATURE_EXTRACTOR
-
-        if TORCHSCRIPT_FEATURE_EXTRACTOR not in FEATURE_EXTRACTORS_REGISTRY:
-            register_feature_extractor(TORCHSCRIPT_FEATURE_EXTRACTOR, cls)
+        if name not in FEATURE_EXTRACTORS_REGISTRY:
+            register_feature_extractor(name, cls)
 
     @staticmethod
     def get_provided_features_list():
