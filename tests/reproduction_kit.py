@@ -60,3 +60,13 @@ def real_mnist_batches(data_root, n: int = 64, seed: int = 0) -> Iterator[Batch]
     while True:
         index = torch.randint(0, len(images), (n,), generator=generator)
         yield Batch(images[index], mnist.labels[index])
+
+
+def assert_trains_finite_on_mnist(repro: Reproduction, data_root, steps: int) -> None:
+    """`steps` training steps on real MNIST batches leave every loss and every D weight finite."""
+    repro.train(True)
+    stream = real_mnist_batches(data_root)
+    for step in range(steps):
+        losses = repro.train_step([next(stream)], step)
+    assert all(torch.isfinite(v) for v in losses.values()), losses
+    assert all(torch.isfinite(p).all() for p in repro.D.parameters())
