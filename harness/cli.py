@@ -312,6 +312,12 @@ def _comma_list(value: Optional[str], flag: str, cast=str) -> Optional[list]:
         raise GanBenchError(f"{flag} expects a comma-separated list of integers, got {value!r}") from None
 
 
+def _grid_flags(papers: Optional[str], datasets: Optional[str], budgets: Optional[str], seeds: Optional[str]) -> dict:
+    """The grid's comma-separated flags, parsed (None where not given: the sweep file's value stands)."""
+    return {"papers": _comma_list(papers, "--papers"), "datasets": _comma_list(datasets, "--datasets"),
+            "budgets": _comma_list(budgets, "--budgets"), "seeds": _comma_list(seeds, "--seeds", int)}
+
+
 def _sweep_spec(sweep_file: Optional[Path], flags: dict, executor_flags: dict):
     """A sweep file with the flags given on the command line laid over it, validated."""
     from harness.sweep import build_spec, read_spec_file
@@ -358,10 +364,8 @@ def sweep(
     from harness.executors import launch
 
     spec = _sweep_spec(sweep_file, {
-        "papers": _comma_list(papers, "--papers"), "datasets": _comma_list(datasets, "--datasets"),
-        "budgets": _comma_list(budgets, "--budgets"), "seeds": _comma_list(seeds, "--seeds", int),
-        "runs_dir": runs_dir, "device": device, "evaluate": evaluate, "data_root": data_root,
-        "checkpoint_every": checkpoint_every,
+        **_grid_flags(papers, datasets, budgets, seeds), "runs_dir": runs_dir, "device": device,
+        "evaluate": evaluate, "data_root": data_root, "checkpoint_every": checkpoint_every,
     }, {"kind": executor, "partition": partition, "gpus_per_task": gpus_per_task, "timeout_min": timeout_min,
         "slurm_array_parallelism": array_parallelism})
     failed = launch(spec, _registry(), say=typer.echo, dry_run=dry_run)
@@ -386,9 +390,8 @@ def sweep_status(
     from harness.sweep import absolute, counts, expand, survey
 
     spec = absolute(_sweep_spec(sweep_file, {
-        "papers": _comma_list(papers, "--papers"), "datasets": _comma_list(datasets, "--datasets"),
-        "budgets": _comma_list(budgets, "--budgets"), "seeds": _comma_list(seeds, "--seeds", int),
-        "runs_dir": runs_dir, "checkpoint_every": checkpoint_every}, {}))
+        **_grid_flags(papers, datasets, budgets, seeds), "runs_dir": runs_dir, "checkpoint_every": checkpoint_every,
+    }, {}))
     cells, _ = expand(spec, _registry())
     states = survey(spec, cells, stale_after)
     rows = [{"paper": s.cell.paper, "dataset": s.cell.dataset, "budget": s.cell.budget_dir, "seed": s.cell.seed,
