@@ -167,9 +167,9 @@ class ImagePool:
         self.generator = torch.Generator().manual_seed(seed)  # CPU: choices never sync the device
 
     def query(self, images: torch.Tensor) -> torch.Tensor:
+        images = images.detach()  # D's step must not reach back into G's (already freed) graph
         if self.size == 0:
             return images
-        images = images.detach()
         if self.images is None:
             self.images = images.new_empty((self.size, *images.shape[1:]))
         out = []

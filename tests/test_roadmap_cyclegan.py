@@ -182,3 +182,11 @@ def test_one_train_step_changes_both_generators_and_both_discriminators(data):
     for name, net in nets.items():
         assert changed(before[name], net), f"{name} did not move"
     assert repro.pool_X.count == 1 and repro.pool_Y.count == 1
+
+
+def test_without_a_history_pool_the_discriminators_still_train_on_detached_fakes():
+    # pool_size 0 (no history) must hand D the fakes detached, or D's backward reaches G's freed graph.
+    repro = build(EDGES, pool_size=0)
+    repro.train(True)
+    losses = repro.train_step([two_domain_batch(repro.data)], step=0)
+    assert all(torch.isfinite(v) for v in losses.values())
