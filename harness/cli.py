@@ -140,6 +140,8 @@ def show(paper: str = typer.Argument(..., help="a paper id, e.g. dcgan")) -> Non
         typer.echo(f"  hyperparameters on {dataset} ({resolution}px): {values}")
     budget = spec.paper_budget.model_dump(exclude_none=True)
     typer.echo(f"  paper budget: {budget or 'as standard'}")
+    if spec.batch_size is not None:
+        typer.echo(f"  batch size {spec.batch_size} in every budget (the method depends on it)")
     for result in spec.reported:
         std = f" ± {result.std}" if result.std is not None else ""
         samples = f", {result.num_samples} samples" if result.num_samples else ""
