@@ -177,7 +177,7 @@ def wrap(repro) -> None:
             # Buffers (BatchNorm statistics) follow rank 0's at each forward: DDP's default.
             # A growing network (ProGAN) leaves the layers of levels not yet reached without gradient.
             setattr(repro, name, Wrapped(value, device_ids=ids,
-                                         find_unused_parameters=type(repro).has_unused_parameters))
+                                         find_unused_parameters=getattr(repro, "has_unused_parameters", False)))
 
 
 @contextlib.contextmanager
