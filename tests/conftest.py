@@ -8,9 +8,11 @@ same environment variables a user would set, and nothing read from the developer
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from tests import fixtures
@@ -20,6 +22,32 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 SHARED_DETECTOR = SHARED_DATA / "inception" / "nvidia-inception-2015-12-05-pool3-torchscript.pt"
 ENV_VARS = ("GAN_BENCH_DATA", "GAN_BENCH_CACHE", "GAN_BENCH_INCEPTION_WEIGHTS", "GAN_BENCH_TORCHSCRIPT_INCEPTION",
             "GAN_BENCH_REGISTRY", "GAN_BENCH_REPRODUCTIONS")
+
+
+_SECONDS_PER_FILE: dict[str, float] = defaultdict(float)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Small nets run fastest on one thread, above all on a shared, busy CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def pytest_runtest_logreport(report) -> None:
+    _SECONDS_PER_FILE[report.nodeid.split("::")[0]] += report.duration  # setup + call + teardown
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Seconds per test file, slowest first: what makes the suite grow shows up in every CI log."""
+    if not _SECONDS_PER_FILE:
+        return
+    terminalreporter.write_sep("-", "seconds per test file")
+    for path, seconds in sorted(_SECONDS_PER_FILE.items(), key=lambda item: -item[1]):
+        terminalreporter.write_line(f"{seconds:8.1f}  {path}")
+    terminalreporter.write_line(f"{sum(_SECONDS_PER_FILE.values()):8.1f}  total")
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import pickle
 import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -113,7 +114,9 @@ class _TinyPool3(torch.nn.Module):
 
 def write_tiny_torchscript_detector(path: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
-    torch.jit.save(torch.jit.script(_TinyPool3().eval()), str(path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit's deprecation notice: the format is the contract
+        torch.jit.save(torch.jit.script(_TinyPool3().eval()), str(path))
     return path
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
-import pytest
 import torch
 from torch import nn
 
@@ -13,23 +12,27 @@ from harness.reproduction import DataSpec, Reproduction, resolve_hyperparameters
 
 MNIST = DataSpec("mnist", 1, 28, 10)
 CIFAR = DataSpec("cifar10", 3, 32, 10)
+SPECS = [MNIST, CIFAR]  # both native sizes: 28 px (G starts at 7x7) and 32 px (4x4)
 CPU = torch.device("cpu")
 
 
-def builder(cls: type[Reproduction]) -> Callable[..., Reproduction]:
-    """build(spec, **hyperparameter overrides) -> a seeded reproduction on the CPU."""
+def builder(cls: type[Reproduction], **defaults) -> Callable[..., Reproduction]:
+    """build(spec, seed=0, **hyperparameter overrides) -> a seeded reproduction on the CPU, with
+    `defaults` (e.g. a paper's tiny widths) under the overrides."""
 
-    def build(spec: DataSpec, **overrides) -> Reproduction:
-        torch.manual_seed(0)
-        return cls(spec, resolve_hyperparameters(cls, overrides), CPU)
+    def build(spec: DataSpec, seed: int = 0, **overrides) -> Reproduction:
+        torch.manual_seed(seed)
+        return cls(spec, resolve_hyperparameters(cls, {**defaults, **overrides}), CPU)
 
     return build
 
 
-def batch(spec: DataSpec, n: int = 8, seed: int = 1) -> Batch:
+def batch(spec: DataSpec, n: int = 8, seed: int = 1, labelled: bool = False) -> Batch:
+    """n images uniform in [-1, 1]; labels uniform over the spec's classes if `labelled`, else all 0."""
     g = torch.Generator().manual_seed(seed)
     images = torch.rand(n, spec.channels, spec.resolution, spec.resolution, generator=g) * 2 - 1
-    return Batch(images=images, labels=torch.zeros(n, dtype=torch.long))
+    labels = torch.randint(0, spec.num_classes, (n,), generator=g) if labelled else torch.zeros(n, dtype=torch.long)
+    return Batch(images=images, labels=labels)
 
 
 def snapshot(net: nn.Module) -> list[torch.Tensor]:
@@ -38,16 +41,6 @@ def snapshot(net: nn.Module) -> list[torch.Tensor]:
 
 def changed(before: list[torch.Tensor], net: nn.Module) -> bool:
     return any(not torch.equal(b, p) for b, p in zip(before, net.parameters()))
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small nets run fastest on one thread, above all on a shared, busy CPU. Autouse in every test
-    module that imports it."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def real_mnist_batches(data_root, n: int = 64, seed: int = 0) -> Iterator[Batch]:

@@ -42,6 +42,7 @@ def test_unknown_amp_mode_is_refused():
         Acceleration(amp="fp16")
 
 
+@pytest.mark.slow
 def test_switches_are_recorded_in_the_run_config(cli, tmp_path):
     result = cli("run", "dcgan", "--budget", "smoke", "--g-steps", "2", "--device", "cpu", "--no-eval",
                  "--channels-last", "--runs-dir", tmp_path)

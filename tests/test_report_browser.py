@@ -1,8 +1,9 @@
 """The site in headless Chromium: no console errors, sorting by clicking a header, images that
 load, and a registry title holding <script> shown as text, never run.
 
-Skipped only where /usr/bin/chromium is absent (CI installs it: see .ci/run). Most tests use
-hand-written run directories; `test_a_real_smoke_run_in_the_browser` uses a real DCGAN smoke run.
+Skipped only where /usr/bin/chromium or /usr/bin/chromedriver is absent (CI installs both: see
+.ci/run). Most tests use hand-written run directories; `test_a_real_smoke_run_in_the_browser` uses a
+real DCGAN smoke run.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from tests.test_report_support import standard_runs, write_registry
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium "
+pytestmark = pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+                                reason="needs /usr/bin/chromium and /usr/bin/chromedriver "
                                 "(apt-get install -y chromium chromium-driver)")
 XSS_TEXT = '<script>window.__pwned = 1</script>Escaping GAN <img src=x onerror="window.__pwned = 2">'
 

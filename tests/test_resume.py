@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
 
 pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[1]
 ARGS = ["dcgan", "--budget", "smoke", "--g-steps", "60", "--batch-size", "32", "--checkpoint-every", "7",
         "--no-eval", "--device", "cpu", "--seed", "5"]
 
 
-def start(runs: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "harness.cli", "run", *ARGS, "--runs-dir", str(runs)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+# Interrupted during G step 17 (0-based): after the step-14 checkpoint, before the step-21 one, so
+# the resumed run must also drop the curve records the lost steps wrote.
+INTERRUPT_AT = 17
+
+
+def run_interrupted(runs: Path, how: str) -> subprocess.CompletedProcess:
+    """The run, sending itself `how` at G step INTERRUPT_AT: the same step however fast the machine is."""
+    return subprocess.run([sys.executable, "-m", "tests.signal_at_step", how, str(INTERRUPT_AT), "run", *ARGS,
+                           "--runs-dir", str(runs)], capture_output=True, text=True, env=dict(os.environ), cwd=REPO,
+                          timeout=600)
 
 
 def run_dir(runs: Path) -> Path:
@@ -64,33 +70,19 @@ def uninterrupted(tmp_path_factory, data_root, torchscript_detector, feature_cac
     return run_dir(runs)
 
 
-def wait_for_checkpoint(runs: Path, proc: subprocess.Popen, min_step: int) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        paths = list(runs.glob("dcgan/mnist/smoke-custom/*/checkpoint.pt"))
-        if paths:
-            try:
-                if torch.load(paths[0], weights_only=True)["progress"]["g_steps"] >= min_step:
-                    return
-            except Exception:
-                pass  # the rename is atomic, but the file may be replaced between glob and load
-        assert proc.poll() is None, "the run ended before it could be interrupted"
-        time.sleep(0.05)
-    raise AssertionError("no checkpoint appeared")
-
-
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
 def test_interrupted_then_resumed_equals_uninterrupted(uninterrupted, tmp_path, cli, how):
     runs = tmp_path / "runs"
-    proc = start(runs)
-    wait_for_checkpoint(runs, proc, min_step=14)
-    proc.send_signal(getattr(signal, how))
-    _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode != 0
+    proc = run_interrupted(runs, how)
+    assert proc.returncode != 0, proc.stdout
     path = run_dir(runs)
     assert not (path / "result.json").exists()
-    if how == "SIGTERM":  # a clean stop: checkpoint at the current step and one line saying how to go on
-        assert "interrupted by SIGTERM" in stderr and "Traceback" not in stderr
+    checkpointed = final_state(path)["progress"]["g_steps"]
+    if how == "SIGTERM":  # a clean stop: checkpoint after the current step and one line saying how to go on
+        assert "interrupted by SIGTERM" in proc.stderr and "Traceback" not in proc.stderr
+        assert checkpointed == INTERRUPT_AT + 1
+    else:  # killed mid-step: the last periodic checkpoint is all there is
+        assert checkpointed == 14
     result = cli("resume", path)
     assert result.exit_code == 0, result.output
     assert json.loads((path / "result.json").read_text())["resumed"] is True

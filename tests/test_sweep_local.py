@@ -23,7 +23,7 @@ PAPERS = ("dcgan", "gan", "cgan")  # implemented, small, MNIST by default
 
 
 @pytest.fixture(autouse=True)
-def one_thread(monkeypatch):
+def one_thread_per_job(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # the jobs share 2 cores with the test process
 
 

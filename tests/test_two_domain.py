@@ -20,7 +20,6 @@ from harness.scoring import build_scorers, fixed_samples
 from harness.two_domain import edges
 from reports.runs import Protocol as BoardProtocol
 from tests import fixtures
-from tests.reproduction_kit import one_thread  # noqa: F401  (autouse fixture)
 
 
 def test_unpaired_folders_load_as_two_domains(tmp_path):
@@ -185,6 +184,7 @@ def test_translation_scores_get_their_own_leaderboard_titles():
     assert BoardProtocol(**common, domain="edges").title == "horse2zebra · edges · quick"
 
 
+@pytest.mark.slow
 def test_two_domain_run_through_the_cli_writes_one_score_per_direction(cli, tmp_path, data_root):
     result = cli("run", "cyclegan", "--dataset", "mnist-edges", "--budget", "smoke", "--g-steps", "2",
                  "--eval-samples", "20", "--real-samples", "20", "--device", "cpu", "--runs-dir", tmp_path)

@@ -11,7 +11,7 @@ import torch
 from harness.batches import Batch
 from harness.reproduction import DataSpec, resolve_hyperparameters
 from reproductions import cyclegan
-from tests.reproduction_kit import changed, one_thread, snapshot  # noqa: F401  (autouse fixture)
+from tests.reproduction_kit import changed, snapshot
 
 H2Z = DataSpec("horse2zebra", 3, 64, 2, ("A", "B"))
 EDGES = DataSpec("mnist-edges", 1, 28, 2, ("digits", "edges"))

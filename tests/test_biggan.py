@@ -8,26 +8,14 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from harness.batches import Batch
-from tests.reproduction_kit import one_thread  # noqa: F401  (autouse fixture)
 from harness.regularizers import orthogonal_regularisation
-from harness.reproduction import DataSpec, resolve_hyperparameters
 from reproductions import biggan
 from reproductions.conditional import ConditionalBatchNorm2d
+from tests.reproduction_kit import SPECS, batch, builder
 
-SPECS = [DataSpec("mnist", 1, 28, 10), DataSpec("cifar10", 3, 32, 10)]
+
 TINY = {"ch": 4, "z_dim": 24, "shared_dim": 8, "d_steps_per_g_step": 1}
-
-
-
-
-def build(data: DataSpec, **overrides) -> biggan.BigGAN:
-    torch.manual_seed(0)
-    return biggan.BigGAN(data, resolve_hyperparameters(biggan.BigGAN, {**TINY, **overrides}), torch.device("cpu"))
-
-
-def batch(data: DataSpec, n: int = 8) -> Batch:
-    return Batch(torch.rand(n, data.channels, data.resolution, data.resolution) * 2 - 1, torch.randint(0, 10, (n,)))
+build = builder(biggan.BigGAN, **TINY)
 
 
 @pytest.mark.parametrize("data", SPECS, ids=lambda d: d.name)
@@ -52,7 +40,7 @@ def test_one_train_step_changes_both_players(data):
     repro.opt_D.register_step_post_hook(lambda *_: calls.append(1))
     nets = {"G": repro.G, "D": repro.D}
     before = {k: [p.detach().clone() for p in net.parameters()] for k, net in nets.items()}
-    losses = repro.train_step([batch(data) for _ in range(repro.d_steps(0))], step=0)
+    losses = repro.train_step([batch(data, labelled=True) for _ in range(repro.d_steps(0))], step=0)
     assert len(calls) == 2
     assert all(torch.isfinite(v) and v.dim() == 0 for v in losses.values())
     for name, net in nets.items():
@@ -64,11 +52,11 @@ def test_ema_copies_g_before_ema_start_then_averages_and_sample_uses_it():
     data = SPECS[1]
     repro = build(data, ema_start=1, ema_decay=0.5)
     repro.train(True)
-    repro.train_step([batch(data)], step=0)  # before ema_start: the average is G itself
+    repro.train_step([batch(data, labelled=True)], step=0)  # before ema_start: the average is G itself
     for a, b in zip(repro.G_ema.shadow.parameters(), repro.G.parameters()):
         assert torch.equal(a, b)
-    repro.train_step([batch(data)], step=1)
-    repro.train_step([batch(data)], step=2)
+    repro.train_step([batch(data, labelled=True)], step=1)
+    repro.train_step([batch(data, labelled=True)], step=2)
     differs = [not torch.equal(a, b) for a, b in zip(repro.G_ema.shadow.parameters(), repro.G.parameters())]
     assert all(differs)
 

@@ -10,26 +10,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from harness.batches import Batch
-from harness.reproduction import DataSpec, resolve_hyperparameters
 from reproductions import progan
 from reproductions.progressive import ResolutionSchedule
-from tests.reproduction_kit import one_thread  # noqa: F401  (autouse fixture)
+from tests.reproduction_kit import CIFAR, MNIST, batch, builder
 
-MNIST = DataSpec("mnist", 1, 28, 10)
-CIFAR = DataSpec("cifar10", 3, 32, 10)
+
 TINY = {"z_dim": 16, "fmap_max": 8}
-
-
-def build(data: DataSpec, **overrides) -> progan.ProGAN:
-    torch.manual_seed(0)
-    return progan.ProGAN(data, resolve_hyperparameters(progan.ProGAN, {**TINY, **overrides}), torch.device("cpu"))
-
-
-def batch(data: DataSpec, n: int = 8, seed: int = 1) -> Batch:
-    g = torch.Generator().manual_seed(seed)
-    images = torch.rand(n, data.channels, data.resolution, data.resolution, generator=g) * 2 - 1
-    return Batch(images, torch.zeros(n, dtype=torch.long))
+build = builder(progan.ProGAN, **TINY)
 
 
 # -- the schedule ------------------------------------------------------------------------------------

@@ -7,22 +7,14 @@ import math
 import pytest
 import torch
 
-from harness.batches import Batch
 from harness.errors import GanBenchError
-from harness.reproduction import DataSpec, resolve_hyperparameters
+from harness.reproduction import resolve_hyperparameters
 from reproductions import gan
+from tests.reproduction_kit import SPECS, batch, builder
 from tests.reproduction_kit import assert_trains_finite_on_mnist
 
-SPECS = [DataSpec("mnist", 1, 28, 10), DataSpec("cifar10", 3, 32, 10)]
 
-
-def build(data: DataSpec, **overrides) -> gan.GAN:
-    torch.manual_seed(0)
-    return gan.GAN(data, resolve_hyperparameters(gan.GAN, overrides), torch.device("cpu"))
-
-
-def batch(data: DataSpec, n: int = 8) -> Batch:
-    return Batch(torch.rand(n, data.channels, data.resolution, data.resolution) * 2 - 1, torch.randint(0, 10, (n,)))
+build = builder(gan.GAN)
 
 
 @pytest.mark.parametrize("data", SPECS, ids=lambda d: d.name)

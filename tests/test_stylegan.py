@@ -8,26 +8,15 @@ import math
 import pytest
 import torch
 
-from harness.batches import Batch
-from tests.reproduction_kit import one_thread  # noqa: F401  (autouse fixture)
 from harness.regularizers import gradient_penalty
-from harness.reproduction import DataSpec, resolve_hyperparameters
+from harness.reproduction import DataSpec
 from reproductions import stylegan
 from reproductions.equalized import EqualizedConv2d, EqualizedLinear
+from tests.reproduction_kit import SPECS, batch, builder
 
-SPECS = [DataSpec("mnist", 1, 28, 10), DataSpec("cifar10", 3, 32, 10)]
+
 TINY = {"z_dim": 16, "w_dim": 16, "fmap_max": 8}
-
-
-
-
-def build(data: DataSpec, **overrides) -> stylegan.StyleGAN:
-    torch.manual_seed(0)
-    return stylegan.StyleGAN(data, resolve_hyperparameters(stylegan.StyleGAN, {**TINY, **overrides}), torch.device("cpu"))
-
-
-def batch(data: DataSpec, n: int = 8) -> Batch:
-    return Batch(torch.rand(n, data.channels, data.resolution, data.resolution) * 2 - 1, torch.randint(0, 10, (n,)))
+build = builder(stylegan.StyleGAN, **TINY)
 
 
 @pytest.mark.parametrize("data, layers", [(SPECS[0], 6), (SPECS[1], 8), (DataSpec("imagefolder", 3, 64, 0), 10)],

@@ -3,6 +3,8 @@ settings, hinge vs standard loss, shapes on both image sizes."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -65,11 +67,23 @@ def test_architecture_switch_builds_different_nets_and_optimisers():
     assert build(CIFAR, architecture="cnn", lr=1e-4, d_steps_per_g_step=2).d_steps(0) == 2
 
 
+# D's losses written out (eq. 16 negated; eq. 15 negated), on D's raw outputs for real and fake.
+EXPECTED_D_LOSS = {
+    "hinge": lambda d_real, d_fake: (1 - d_real).clamp(min=0).mean() + (1 + d_fake).clamp(min=0).mean(),
+    "standard": lambda d_real, d_fake: -torch.log(torch.sigmoid(d_real)).mean() - torch.log(1 - torch.sigmoid(d_fake)).mean(),
+}
+
+
 def test_loss_switch():
     hinge, standard = build(MNIST), build(MNIST, loss="standard")
     assert hinge.hp.loss == "hinge" and hinge.d_loss is d_loss_hinge and standard.d_loss is d_loss_gan
-    outs = []
-    for repro in (hinge, standard):
+    for name, repro in (("hinge", hinge), ("standard", standard)):
+        # Replay the step on copies taken before it: same z (same seed), same power-iteration state.
+        G, D, real = copy.deepcopy(repro.G), copy.deepcopy(repro.D), batch(MNIST).images
         torch.manual_seed(4)
-        outs.append(repro.train_step([batch(MNIST)], 0))
-    assert outs[0]["loss_d"] != outs[1]["loss_d"]
+        out = repro.train_step([batch(MNIST)], 0)
+        torch.manual_seed(4)
+        with torch.no_grad():
+            fake = G(torch.randn(len(real), repro.hp.z_dim))
+            d_real, d_fake = D(real), D(fake)
+        assert float(out["loss_d"]) == pytest.approx(float(EXPECTED_D_LOSS[name](d_real, d_fake)), rel=1e-5), name

@@ -7,26 +7,14 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from harness.batches import Batch
-from tests.reproduction_kit import one_thread  # noqa: F401  (autouse fixture)
-from harness.reproduction import DataSpec, resolve_hyperparameters
 from reproductions import sagan
 from reproductions.attention import SelfAttention
 from reproductions.conditional import ConditionalBatchNorm2d, ProjectionDiscriminator
+from tests.reproduction_kit import SPECS, batch, builder
 
-SPECS = [DataSpec("mnist", 1, 28, 10), DataSpec("cifar10", 3, 32, 10)]
+
 TINY = {"g_width": 16, "d_width": 16, "z_dim": 16}
-
-
-
-
-def build(data: DataSpec, **overrides) -> sagan.SAGAN:
-    torch.manual_seed(0)
-    return sagan.SAGAN(data, resolve_hyperparameters(sagan.SAGAN, {**TINY, **overrides}), torch.device("cpu"))
-
-
-def batch(data: DataSpec, n: int = 8) -> Batch:
-    return Batch(torch.rand(n, data.channels, data.resolution, data.resolution) * 2 - 1, torch.randint(0, 10, (n,)))
+build = builder(sagan.SAGAN, **TINY)
 
 
 @pytest.mark.parametrize("data", SPECS, ids=lambda d: d.name)
@@ -46,14 +34,14 @@ def test_one_train_step_changes_both_players(data):
     repro.train(True)
     nets = {"G": repro.G, "D": repro.D}
     before = {k: [p.detach().clone() for p in net.parameters()] for k, net in nets.items()}
-    losses = repro.train_step([batch(data)], step=0)
+    losses = repro.train_step([batch(data, labelled=True)], step=0)
     assert all(torch.isfinite(v) and v.dim() == 0 for v in losses.values())
     attention_projection = (".f.", ".g.", ".h.", ".v.")
     for name, net in nets.items():
         unchanged = [n for (n, p), b in zip(net.named_parameters(), before[name]) if torch.equal(p, b)]
         # With γ = 0 the attention's 1×1 convs get no gradient on the first step; only γ moves.
         assert unchanged and all(any(k in n for k in attention_projection) for n in unchanged), (name, unchanged)
-    repro.train_step([batch(data)], step=1)  # now γ ≠ 0, so they learn too
+    repro.train_step([batch(data, labelled=True)], step=1)  # now γ ≠ 0, so they learn too
     for name, net in nets.items():
         unchanged = [n for (n, p), b in zip(net.named_parameters(), before[name]) if torch.equal(p, b)]
         assert not unchanged, f"{name}: {unchanged} did not move"

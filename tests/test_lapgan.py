@@ -9,15 +9,7 @@ import torch
 
 from harness.reproduction import DataSpec
 from reproductions import lapgan
-from tests.reproduction_kit import (  # noqa: F401
-    CIFAR,
-    MNIST,
-    batch,
-    builder,
-    changed,
-    one_thread,
-    snapshot,
-)
+from tests.reproduction_kit import CIFAR, MNIST, batch, builder, snapshot
 
 SPECS = [MNIST, CIFAR]
 TINY = {"g_channels": 4, "d_channels": 4, "g_hidden": 32, "d_hidden": 16, "z_dim": 8}

@@ -7,20 +7,11 @@ import math
 import pytest
 import torch
 
-from harness.batches import Batch
-from harness.reproduction import DataSpec, resolve_hyperparameters
 from reproductions import acgan
-
-SPECS = [DataSpec("mnist", 1, 28, 10), DataSpec("cifar10", 3, 32, 10)]
-
-
-def build(data: DataSpec, **overrides) -> acgan.ACGAN:
-    torch.manual_seed(0)
-    return acgan.ACGAN(data, resolve_hyperparameters(acgan.ACGAN, overrides), torch.device("cpu"))
+from tests.reproduction_kit import SPECS, batch, builder
 
 
-def batch(data: DataSpec, n: int = 8) -> Batch:
-    return Batch(torch.rand(n, data.channels, data.resolution, data.resolution) * 2 - 1, torch.randint(0, 10, (n,)))
+build = builder(acgan.ACGAN)
 
 
 @pytest.mark.parametrize("data", SPECS, ids=lambda d: d.name)
@@ -41,7 +32,7 @@ def test_one_train_step_changes_both_players(data):
     repro = build(data)
     repro.train(True)
     before = {name: [p.detach().clone() for p in net.parameters()] for name, net in (("G", repro.G), ("D", repro.D))}
-    losses = repro.train_step([batch(data)], step=0)
+    losses = repro.train_step([batch(data, labelled=True)], step=0)
     assert all(torch.isfinite(v) for v in losses.values())
     for name, net in (("G", repro.G), ("D", repro.D)):
         assert all(not torch.equal(a, b) for a, b in zip(before[name], net.parameters())), name

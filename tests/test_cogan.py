@@ -10,7 +10,7 @@ from torch import nn
 from harness.batches import Batch
 from harness.reproduction import DataSpec
 from reproductions import cogan
-from tests.reproduction_kit import builder, changed, one_thread, snapshot  # noqa: F401  (autouse fixture)
+from tests.reproduction_kit import builder, changed, snapshot
 
 EDGES = DataSpec("mnist-edges", 1, 28, 2, ("digits", "edges"))
 NEGATIVE = DataSpec("mnist-negative", 1, 28, 2, ("digits", "negative"))

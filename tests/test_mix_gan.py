@@ -8,26 +8,14 @@ import math
 import pytest
 import torch
 
-from harness.batches import Batch
-from tests.reproduction_kit import one_thread  # noqa: F401  (autouse fixture)
 from harness.losses import d_loss_gan, g_loss_nonsaturating
-from harness.reproduction import DataSpec, resolve_hyperparameters
 from reproductions import mix_gan
 from reproductions.dcgan import Discriminator, Generator
+from tests.reproduction_kit import SPECS, batch, builder
 
-SPECS = [DataSpec("mnist", 1, 28, 10), DataSpec("cifar10", 3, 32, 10)]
+
 TINY = {"components": 3, "g_channels": 4, "d_channels": 4, "z_dim": 8}
-
-
-
-
-def build(data: DataSpec, **overrides) -> mix_gan.MIXGAN:
-    torch.manual_seed(0)
-    return mix_gan.MIXGAN(data, resolve_hyperparameters(mix_gan.MIXGAN, {**TINY, **overrides}), torch.device("cpu"))
-
-
-def batch(data: DataSpec, n: int = 8) -> Batch:
-    return Batch(torch.rand(n, data.channels, data.resolution, data.resolution) * 2 - 1, torch.randint(0, 10, (n,)))
+build = builder(mix_gan.MIXGAN, **TINY)
 
 
 @pytest.mark.parametrize("data", SPECS, ids=lambda d: d.name)

@@ -5,21 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from harness.batches import Batch
-from harness.reproduction import DataSpec, resolve_hyperparameters
 from reproductions import cgan
+from tests.reproduction_kit import SPECS, batch, builder
 from tests.reproduction_kit import assert_trains_finite_on_mnist
 
-SPECS = [DataSpec("mnist", 1, 28, 10), DataSpec("cifar10", 3, 32, 10)]
 
-
-def build(data: DataSpec, **overrides) -> cgan.ConditionalGAN:
-    torch.manual_seed(0)
-    return cgan.ConditionalGAN(data, resolve_hyperparameters(cgan.ConditionalGAN, overrides), torch.device("cpu"))
-
-
-def batch(data: DataSpec, n: int = 8) -> Batch:
-    return Batch(torch.rand(n, data.channels, data.resolution, data.resolution) * 2 - 1, torch.randint(0, 10, (n,)))
+build = builder(cgan.ConditionalGAN)
 
 
 @pytest.mark.parametrize("data", SPECS, ids=lambda d: d.name)
@@ -45,7 +36,7 @@ def test_one_train_step_changes_both_players(data):
     repro = build(data)
     repro.train(True)
     before = {name: [p.detach().clone() for p in net.parameters()] for name, net in (("G", repro.G), ("D", repro.D))}
-    losses = repro.train_step([batch(data)], step=0)
+    losses = repro.train_step([batch(data, labelled=True)], step=0)
     assert all(torch.isfinite(v) for v in losses.values())
     for name, net in (("G", repro.G), ("D", repro.D)):
         assert all(not torch.equal(a, b) for a, b in zip(before[name], net.parameters())), name
@@ -75,7 +66,7 @@ def test_sampling_honours_labels():
 def test_discriminator_sees_the_label():
     repro = build(SPECS[0])
     repro.D.eval()
-    x = batch(SPECS[0], 4).images
+    x = batch(SPECS[0], 4, labelled=True).images
     assert not torch.allclose(repro.D(x, torch.zeros(4, dtype=torch.long)), repro.D(x, torch.ones(4, dtype=torch.long)))
 
 
