@@ -6,8 +6,9 @@ owns everything around it (data, budget, logging, checkpoints, evaluation, the r
 
 A reproduction module (`reproductions/<paper>.py`) defines:
 - `Hyperparameters`: a dataclass of the paper's settings, with the paper's values as defaults;
-- a subclass of `Reproduction` that builds networks and optimisers from them, implements
-  `train_step` and `sample`;
+- a subclass of `Reproduction` that builds networks and optimisers from them and implements
+  `train_step` (`update` does one optimiser step); `noise` and `sample` have defaults
+  (z ~ N(0, I); G in eval mode) that papers sampling otherwise override;
 - `REPRODUCTION = <that subclass>`, which is what the registry entry's `module` points at.
 """
 
@@ -15,8 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Iterator, Sequence
 
 import torch
 from pydantic import TypeAdapter, ValidationError
@@ -42,7 +44,8 @@ class DataSpec:
 class Reproduction:
     """Base class of every paper's reproduction.
 
-    Subclasses set `Hyperparameters` and implement `train_step` and `sample`. Attributes that are
+    Subclasses set `Hyperparameters` and implement `train_step` (and `sample` where the default,
+    G(noise) in eval mode, is not how the paper samples). Attributes that are
     `nn.Module`s or optimisers are checkpointed automatically; anything else that must survive a
     resume goes into `extra_state` / `load_extra_state`.
     """
@@ -81,10 +84,25 @@ class Reproduction:
         """
         raise NotImplementedError
 
+    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """G's input for `n` samples: z ~ N(0, I) of `hp.z_dim` dims unless the paper draws otherwise."""
+        return torch.randn(n, self.hp.z_dim, device=self.device, generator=generator)
+
+    def update(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        """One optimiser step on `loss`: gradients cleared, back-propagated, applied."""
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
     @torch.no_grad()
     def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        """`n` images in [-1, 1], shape (n, C, H, W), as the paper samples for evaluation (EMA, truncation…)."""
-        raise NotImplementedError
+        """`n` images in [-1, 1], shape (n, C, H, W), as the paper samples for evaluation (EMA, truncation…).
+
+        The default: `G(noise(n))` with G in eval mode (batchnorm from running statistics, so a sample
+        never depends on its batch-mates; dropout off). Papers that sample otherwise override it.
+        """
+        with evaluating(self.G):
+            return self.G(self.noise(n, generator))
 
     @torch.no_grad()
     def translate(self, images: torch.Tensor, target_domain: int) -> torch.Tensor:
@@ -136,6 +154,19 @@ class Reproduction:
         for value in self._stateful().values():
             if isinstance(value, torch.nn.Module):
                 value.train(mode)
+
+
+@contextmanager
+def evaluating(*modules: torch.nn.Module) -> Iterator[None]:
+    """`modules` in eval mode inside the block; each goes back to the mode it was in before."""
+    modes = [module.training for module in modules]
+    for module in modules:
+        module.eval()
+    try:
+        yield
+    finally:
+        for module, mode in zip(modules, modes):
+            module.train(mode)
 
 
 def load_reproduction_class(module_name: str) -> type[Reproduction]:
