@@ -144,9 +144,6 @@ class GAN(Reproduction):
         self.opt_G = torch.optim.SGD(self.G.parameters(), lr=hp.lr, momentum=hp.momentum_start)
         self.opt_D = torch.optim.SGD(self.D.parameters(), lr=hp.lr, momentum=hp.momentum_start)
 
-    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.hp.z_dim, device=self.device, generator=generator)
-
     def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
         """Eq. 1's min_G log(1 - D(G(z))) ("minimax") or section 3's max_G log D(G(z)) ("nonsaturating")."""
         if self.hp.g_loss == "minimax":
@@ -164,15 +161,11 @@ class GAN(Reproduction):
             fake = self.G(self.noise(len(batch))).detach()
             d_real, d_fake = self.D(batch.images), self.D(fake)
             loss_d = d_loss_gan(d_real, d_fake)
-            self.opt_D.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_D.step()
+            self.update(self.opt_D, loss_d)
 
         # Algorithm 1, outer step: one G update through D (dropout on, as in the released code).
         loss_g = self.generator_loss(self.D(self.G(self.noise(len(real[-1])))))
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_G.step()
+        self.update(self.opt_G, loss_g)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
                 "d_accuracy": binary_accuracy(d_real, d_fake).detach()}
 
