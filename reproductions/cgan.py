@@ -26,7 +26,7 @@ from torch import nn
 
 from harness.batches import Batch
 from harness.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
-from harness.reproduction import DataSpec, Reproduction
+from harness.reproduction import DataSpec, Reproduction, evaluating
 from reproductions.gan import Maxout, from_unit_interval, set_sgd, sgd_schedule, to_unit_interval, uniform_init
 
 
@@ -128,16 +128,12 @@ class ConditionalGAN(Reproduction):
             fake = self.G(self.noise(len(batch)), y_fake).detach()
             d_real, d_fake = self.D(batch.images, batch.labels), self.D(fake, y_fake)
             loss_d = d_loss_gan(d_real, d_fake)
-            self.opt_D.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_D.step()
+            self.update(self.opt_D, loss_d)
 
         # G: the non-saturating form of eq. 2's G objective (GAN paper, section 3).
         y_fake = self.random_labels(len(real[-1]))
         loss_g = g_loss_nonsaturating(self.D(self.G(self.noise(len(y_fake)), y_fake), y_fake))
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_G.step()
+        self.update(self.opt_G, loss_g)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
                 "d_accuracy": binary_accuracy(d_real, d_fake).detach()}
 
@@ -146,11 +142,8 @@ class ConditionalGAN(Reproduction):
         """G(z|y) for the given labels (uniform labels when None), with dropout off."""
         z = self.noise(n, generator)  # drawn first, so the same seed gives the same z for any labels
         labels = self.random_labels(n, generator) if labels is None else labels.to(self.device)
-        was_training = self.G.training
-        self.G.eval()
-        images = self.G(z, labels)
-        self.G.train(was_training)
-        return images
+        with evaluating(self.G):
+            return self.G(z, labels)
 
 
 REPRODUCTION = ConditionalGAN
