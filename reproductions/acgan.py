@@ -30,7 +30,7 @@ from torch import nn
 
 from harness.batches import Batch
 from harness.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
-from harness.reproduction import DataSpec, Reproduction
+from harness.reproduction import DataSpec, Reproduction, evaluating
 
 
 @dataclass(frozen=True)
@@ -122,9 +122,6 @@ class ACGAN(Reproduction):
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=hp.lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=hp.lr, betas=betas)
 
-    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.hp.z_dim, device=self.device, generator=generator)
-
     def random_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """c ~ p_c, uniform over the classes."""
         return torch.randint(self.data.num_classes, (n,), device=self.device, generator=generator)
@@ -151,16 +148,12 @@ class ACGAN(Reproduction):
             fake = self.G(self.noise(len(batch)), c).detach()
             out_real, out_fake = self.D(batch.images), self.D(fake)
             loss_d, loss_d_class = self.discriminator_loss(out_real, batch.labels, out_fake, c)
-            self.opt_D.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_D.step()
+            self.update(self.opt_D, loss_d)
 
         c_gen = self.random_labels(len(real[-1]))
         out_gen = self.D(self.G(self.noise(len(c_gen)), c_gen))
         loss_g, loss_g_class = self.generator_loss(out_gen, c_gen)
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_G.step()
+        self.update(self.opt_G, loss_g)
         with torch.no_grad():  # how well the auxiliary classifier names real classes, and G's classes
             acc_real = (out_real[1].argmax(1) == batch.labels).float().mean()
             acc_gen = (out_gen[1].argmax(1) == c_gen).float().mean()
@@ -173,11 +166,8 @@ class ACGAN(Reproduction):
         """G(c, z) for the given classes (uniform when None); batchnorm from running statistics."""
         z = self.noise(n, generator)
         labels = self.random_labels(n, generator) if labels is None else labels.to(self.device)
-        was_training = self.G.training
-        self.G.eval()
-        images = self.G(z, labels)
-        self.G.train(was_training)
-        return images
+        with evaluating(self.G):
+            return self.G(z, labels)
 
 
 REPRODUCTION = ACGAN
