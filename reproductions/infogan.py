@@ -32,7 +32,7 @@ from torch import nn
 
 from harness.batches import Batch
 from harness.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
-from harness.reproduction import DataSpec, Reproduction
+from harness.reproduction import DataSpec, Reproduction, evaluating
 
 
 @dataclass(frozen=True)
@@ -159,29 +159,22 @@ class InfoGAN(Reproduction):
             d_fake, q_fake = self.D(fake)
             info_d, _ = self.info_loss(q_fake, cat, cont)
             loss_d = d_loss_gan(d_real, d_fake) + info_d
-            self.opt_D.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_D.step()
+            self.update(self.opt_D, loss_d)
 
         # G: non-saturating adversarial loss (released code: −log D(G(z, c))) minus λ·L_I.
         z, cat, cont = self.codes(len(real[-1]))
         d_gen, q_gen = self.D(self.generate(z, cat, cont))
         info_g, mi = self.info_loss(q_gen, cat, cont)
         loss_g = g_loss_nonsaturating(d_gen) + info_g
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_G.step()
+        self.update(self.opt_G, loss_g)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "info_lower_bound": mi.detach(),
                 "d_accuracy": binary_accuracy(d_real, d_fake).detach()}
 
     @torch.no_grad()
     def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
         """Codes from their priors (InfoGAN is unsupervised: `labels` are not its categories)."""
-        was_training = self.G.training
-        self.G.eval()
-        images = self.generate(*self.codes(n, generator))
-        self.G.train(was_training)
-        return images
+        with evaluating(self.G):
+            return self.generate(*self.codes(n, generator))
 
 
 REPRODUCTION = InfoGAN
