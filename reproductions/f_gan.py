@@ -117,13 +117,5 @@ class FGAN(Reproduction):
         # −loss_d is the current variational lower bound on D_f(P‖Q_θ) (eq. 4).
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "divergence_estimate": -loss_d.detach()}
 
-    @torch.no_grad()
-    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        was_training = self.G.training
-        self.G.eval()
-        images = self.G(self.noise(n, generator))
-        self.G.train(was_training)
-        return images
-
 
 REPRODUCTION = FGAN
