@@ -115,9 +115,6 @@ class LSGAN(Reproduction):
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=hp.lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=hp.lr, betas=betas)
 
-    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.hp.z_dim, device=self.device, generator=generator)
-
     def train_step(self, real: Sequence[Batch], step: int) -> dict[str, torch.Tensor]:
         hp = self.hp
         # D: eq. (2), first line — real outputs to b, fake outputs to a.
@@ -126,27 +123,15 @@ class LSGAN(Reproduction):
                 fake = self.G(self.noise(len(batch)))
             d_real, d_fake = self.D(batch.images), self.D(fake)
             loss_d = d_loss_least_squares(d_real, d_fake, a=hp.a, b=hp.b)
-            self.opt_D.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_D.step()
+            self.update(self.opt_D, loss_d)
 
         # G: eq. (2), second line — D's outputs on fakes to c.
         self.D.requires_grad_(False)
         loss_g = g_loss_least_squares(self.D(self.G(self.noise(len(real[-1])))), c=hp.c)
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_G.step()
+        self.update(self.opt_G, loss_g)
         self.D.requires_grad_(True)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
                 "d_real": d_real.detach().mean(), "d_fake": d_fake.detach().mean()}
-
-    @torch.no_grad()
-    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        was_training = self.G.training
-        self.G.eval()  # batchnorm from running statistics: a sample never depends on its batch-mates
-        images = self.G(self.noise(n, generator))
-        self.G.train(was_training)
-        return images
 
 
 REPRODUCTION = LSGAN
