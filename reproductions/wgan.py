@@ -29,7 +29,8 @@ from harness.batches import Batch
 from harness.losses import d_loss_wasserstein, g_loss_wasserstein
 from harness.regularizers import clip_weights
 from harness.reproduction import DataSpec, Reproduction
-from reproductions.dcgan import Discriminator, Generator, init_weights
+from reproductions.blocks import init_normal
+from reproductions.dcgan import Discriminator, Generator
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class WGAN(Reproduction):
         # The DCGAN discriminator ends in a raw output (its sigmoid lives in the loss), so it is a critic as is.
         self.D = Discriminator(data.channels, data.resolution, hp.d_channels, hp.leaky_slope).to(device)
         for net in (self.G, self.D):
-            net.apply(lambda m: init_weights(m, hp.init_std))
+            net.apply(lambda m: init_normal(m, hp.init_std))
         self.opt_G = torch.optim.RMSprop(self.G.parameters(), lr=hp.lr)
         self.opt_D = torch.optim.RMSprop(self.D.parameters(), lr=hp.lr)
 
@@ -69,38 +70,23 @@ class WGAN(Reproduction):
             return hp.boost_d_steps
         return hp.d_steps_per_g_step
 
-    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.hp.z_dim, device=self.device, generator=generator)
-
     def train_step(self, real: Sequence[Batch], step: int) -> dict[str, torch.Tensor]:
         # Algorithm 1, lines 2-8: n_critic critic updates, each followed by the clamp.
         for batch in real:
             with torch.no_grad():
                 fake = self.G(self.noise(len(batch)))
             loss_d = d_loss_wasserstein(self.D(batch.images), self.D(fake))  # −(eq. 3), minimised
-            self.opt_D.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_D.step()
+            self.update(self.opt_D, loss_d)
             clip_weights(self.D, self.hp.clip)  # line 7: w ← clip(w, −c, c)
 
         # Algorithm 1, lines 9-10: one generator update on −E[f_w(g_θ(z))].
         self.D.requires_grad_(False)
         loss_g = g_loss_wasserstein(self.D(self.G(self.noise(len(real[-1])))))
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_G.step()
+        self.update(self.opt_G, loss_g)
         self.D.requires_grad_(True)
         # −loss_d is the critic's estimate of the EM distance (up to the Lipschitz constant K), the
         # quantity the paper plots (section 4.2) as correlating with sample quality.
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "wasserstein_estimate": -loss_d.detach()}
-
-    @torch.no_grad()
-    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        was_training = self.G.training
-        self.G.eval()
-        images = self.G(self.noise(n, generator))
-        self.G.train(was_training)
-        return images
 
 
 REPRODUCTION = WGAN
