@@ -114,9 +114,6 @@ class WGANGP(Reproduction):
         self.sched_G = torch.optim.lr_scheduler.LambdaLR(self.opt_G, factor)
         self.sched_D = torch.optim.lr_scheduler.LambdaLR(self.opt_D, factor)
 
-    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.hp.z_dim, device=self.device, generator=generator)
-
     def train_step(self, real: Sequence[Batch], step: int) -> dict[str, torch.Tensor]:
         # Algorithm 1, lines 2-10: n_critic critic updates on eq. (3).
         for batch in real:
@@ -125,29 +122,17 @@ class WGANGP(Reproduction):
             wasserstein = d_loss_wasserstein(self.D(batch.images), self.D(fake))  # D(x̃) − D(x)
             penalty = gradient_penalty(self.D, batch.images, fake)  # lines 4, 6-7: x̂ on random interpolates
             loss_d = wasserstein + self.hp.gp_weight * penalty
-            self.opt_D.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_D.step()
+            self.update(self.opt_D, loss_d)
 
         # Lines 11-12: one generator update on −D(G(z)).
         self.D.requires_grad_(False)
         loss_g = g_loss_wasserstein(self.D(self.G(self.noise(len(real[-1])))))
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_G.step()
+        self.update(self.opt_G, loss_g)
         self.D.requires_grad_(True)
         self.sched_G.step()
         self.sched_D.step()
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "gradient_penalty": penalty.detach(),
                 "wasserstein_estimate": -wasserstein.detach()}
-
-    @torch.no_grad()
-    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        was_training = self.G.training
-        self.G.eval()
-        images = self.G(self.noise(n, generator))
-        self.G.train(was_training)
-        return images
 
 
 REPRODUCTION = WGANGP
