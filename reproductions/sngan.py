@@ -132,9 +132,6 @@ class SNGAN(Reproduction):
     def d_steps(self, step: int) -> int:
         return self.setting.n_dis
 
-    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.hp.z_dim, device=self.device, generator=generator)
-
     def train_step(self, real: Sequence[Batch], step: int) -> dict[str, torch.Tensor]:
         # n_dis updates of D, each of which also advances every layer's power iteration (Algorithm 1).
         for batch in real:
@@ -142,27 +139,15 @@ class SNGAN(Reproduction):
                 fake = self.G(self.noise(len(batch)))
             d_real, d_fake = self.D(batch.images), self.D(fake)
             loss_d = self.d_loss(d_real, d_fake)  # eq. (16) negated, or eq. (15) negated
-            self.opt_D.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_D.step()
+            self.update(self.opt_D, loss_d)
 
         # One G update: eq. (17), or the non-saturating cost.
         self.D.requires_grad_(False)
         loss_g = self.g_loss(self.D(self.G(self.noise(len(real[-1])))))
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_G.step()
+        self.update(self.opt_G, loss_g)
         self.D.requires_grad_(True)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
                 "d_real": d_real.detach().mean(), "d_fake": d_fake.detach().mean()}
-
-    @torch.no_grad()
-    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        was_training = self.G.training
-        self.G.eval()
-        images = self.G(self.noise(n, generator))
-        self.G.train(was_training)
-        return images
 
 
 REPRODUCTION = SNGAN
