@@ -28,8 +28,9 @@ from torch import nn
 
 from harness.batches import Batch
 from harness.losses import d_loss_gan, g_loss_nonsaturating
-from harness.reproduction import DataSpec, Reproduction
-from reproductions.dcgan import Discriminator, Generator, init_weights
+from harness.reproduction import DataSpec, Reproduction, evaluating
+from reproductions.blocks import init_normal
+from reproductions.dcgan import Discriminator, Generator
 
 
 @dataclass(frozen=True)
@@ -82,15 +83,12 @@ class MIXGAN(Reproduction):
         self.Ds = nn.ModuleList(Discriminator(data.channels, data.resolution, hp.d_channels, hp.leaky_slope)
                                 for _ in range(hp.components)).to(device)
         for net in (*self.Gs, *self.Ds):
-            net.apply(lambda m: init_weights(m, hp.init_std))
+            net.apply(lambda m: init_normal(m, hp.init_std))
         self.G_mix = Mixture(hp.components).to(device)  # w_u
         self.D_mix = Mixture(hp.components).to(device)  # w_v
         betas = (hp.beta1, hp.beta2)
         self.opt_G = torch.optim.Adam([*self.Gs.parameters(), *self.G_mix.parameters()], lr=hp.lr, betas=betas)
         self.opt_D = torch.optim.Adam([*self.Ds.parameters(), *self.D_mix.parameters()], lr=hp.lr, betas=betas)
-
-    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.hp.z_dim, device=self.device, generator=generator)
 
     def discriminator_loss(self, real: torch.Tensor, fakes: Sequence[torch.Tensor]) -> torch.Tensor:
         """−Σ_{i,j} w_{u_i} w_{v_j} F(u_i, v_j) − λ·H(w_v). Real and generated images go through each
@@ -119,16 +117,12 @@ class MIXGAN(Reproduction):
             with torch.no_grad():
                 fakes = [G(z) for G in self.Gs]
             loss_d = self.discriminator_loss(batch.images, fakes)
-            self.opt_D.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_D.step()
+            self.update(self.opt_D, loss_d)
 
         self.Ds.requires_grad_(False)
         z = self.noise(len(real[-1]))
         loss_g = self.generator_loss([G(z) for G in self.Gs])
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_G.step()
+        self.update(self.opt_G, loss_g)
         self.Ds.requires_grad_(True)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
                 "entropy_g_weights": self.G_mix.entropy().detach(), "entropy_d_weights": self.D_mix.entropy().detach(),
@@ -140,13 +134,11 @@ class MIXGAN(Reproduction):
         z = self.noise(n, generator)
         which = self.G_mix.draw(n, generator)
         images = torch.empty(n, self.data.channels, self.data.resolution, self.data.resolution, device=self.device)
-        was_training = self.Gs.training
-        self.Gs.eval()
-        for i, G in enumerate(self.Gs):
-            chosen = which == i
-            if chosen.any():
-                images[chosen] = G(z[chosen])
-        self.Gs.train(was_training)
+        with evaluating(self.Gs):
+            for i, G in enumerate(self.Gs):
+                chosen = which == i
+                if chosen.any():
+                    images[chosen] = G(z[chosen])
         return images
 
 
