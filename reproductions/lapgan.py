@@ -347,9 +347,7 @@ class LAPGAN(Reproduction):
                             None if labels is None else torch.cat([labels, labels]))
             d_real, d_fake = [x[:n] for x in logits], [x[n:] for x in logits]
             d_losses = [0.5 * d_loss_gan(r, f) for r, f in zip(d_real, d_fake)]
-            self.opt_D.zero_grad(set_to_none=True)
-            torch.stack(d_losses).sum().backward()
-            self.opt_D.step()
+            self.update(self.opt_D, torch.stack(d_losses).sum())
 
         # G: the released code's G step uses a whole minibatch (2n) of generated examples, each
         # conditioned on a real low-pass image (here the last batch's, each twice with fresh noise),
@@ -358,9 +356,7 @@ class LAPGAN(Reproduction):
         labels2 = None if labels is None else torch.cat([labels, labels])
         fakes = self.G(self.noise(2 * n), lows2, labels2)
         g_losses = [g_loss_nonsaturating(x) for x in self.D(fakes, lows2, labels2)]
-        self.opt_G.zero_grad(set_to_none=True)
-        torch.stack(g_losses).sum().backward()
-        self.opt_G.step()
+        self.update(self.opt_G, torch.stack(g_losses).sum())
 
         out = {"loss_d": torch.stack(d_losses).sum().detach(), "loss_g": torch.stack(g_losses).sum().detach(),
                "d_accuracy": torch.stack([binary_accuracy(r, f) for r, f in zip(d_real, d_fake)]).mean().detach()}
