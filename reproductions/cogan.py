@@ -53,7 +53,7 @@ from torch import nn
 
 from harness.batches import Batch, to_uint8, to_unit_range
 from harness.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
-from harness.reproduction import DataSpec, Reproduction
+from harness.reproduction import DataSpec, Reproduction, evaluating
 from harness.two_domain import edges, negatives
 
 G_LAYERS = 5  # the supplementary table's generator: four shareable layers and the output layer
@@ -239,18 +239,14 @@ class CoGAN(Reproduction):
             real_a, real_b = self.D(x_a, x_b)
             out_a, out_b = self.D(fake_a, fake_b)
             loss_d = 0.5 * (d_loss_gan(real_a, out_a) + d_loss_gan(real_b, out_b))
-            self.opt_D.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_D.step()
+            self.update(self.opt_D, loss_d)
 
         # G: both generators in one step, non-saturating (fakes labelled real). The shared trunk gets
         # the gradients of both domains' games, summed — this is what couples the two GANs.
         fake_a, fake_b = self.G(self.noise(len(real[-1].domain(0))))
         g_a, g_b = self.D(fake_a, fake_b)
         loss_g = 0.5 * (g_loss_nonsaturating(g_a) + g_loss_nonsaturating(g_b))
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_G.step()
+        self.update(self.opt_G, loss_g)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
                 "d_accuracy": binary_accuracy(torch.cat([real_a, real_b]), torch.cat([out_a, out_b])).detach()}
 
@@ -269,15 +265,13 @@ class CoGAN(Reproduction):
             z = self.noise((n + 1) // 2, generator).repeat_interleave(2, dim=0)[:n]
         else:
             z = self.noise(n, generator)
-        was_training = self.G.training
-        self.G.eval()  # batch norm from running statistics (the deploy net's use_global_stats)
-        h = self.G.trunk(z)
         images = torch.empty(n, self.data.channels, self.data.resolution, self.data.resolution, device=self.device)
-        for index in (0, 1):
-            rows = labels == index
-            if rows.any():
-                images[rows] = self.G.heads[index](h[rows])
-        self.G.train(was_training)
+        with evaluating(self.G):  # batch norm from running statistics (the deploy net's use_global_stats)
+            h = self.G.trunk(z)
+            for index in (0, 1):
+                rows = labels == index
+                if rows.any():
+                    images[rows] = self.G.heads[index](h[rows])
         return images
 
     @torch.no_grad()
