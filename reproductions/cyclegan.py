@@ -49,7 +49,7 @@ from torch import nn
 
 from harness.batches import Batch
 from harness.losses import d_loss_least_squares, g_loss_least_squares
-from harness.reproduction import DataSpec, Reproduction
+from harness.reproduction import DataSpec, Reproduction, evaluating
 from reproductions.blocks import init_normal
 
 # The paper's crop: 286 px loaded, 256 px cropped (appendix 7.1 / the authors' `load_size`, `crop_size`).
@@ -307,9 +307,7 @@ class CycleGAN(Reproduction):
         for d in discriminators:
             d.requires_grad_(False)
         losses, fake_a, fake_b = self.generator_losses(real_a, real_b)
-        self.opt_G.zero_grad(set_to_none=True)
-        losses["loss_g"].backward()
-        self.opt_G.step()
+        self.update(self.opt_G, losses["loss_g"])
         for d in discriminators:
             d.requires_grad_(True)
 
@@ -318,9 +316,7 @@ class CycleGAN(Reproduction):
         history_a, history_b = self.pool_X.query(fake_a), self.pool_Y.query(fake_b)
         loss_d_x = d_loss_least_squares(self.D_X(real_a), self.D_X(history_a))
         loss_d_y = d_loss_least_squares(self.D_Y(real_b), self.D_Y(history_b))
-        self.opt_D.zero_grad(set_to_none=True)
-        (loss_d_x + loss_d_y).backward()
-        self.opt_D.step()
+        self.update(self.opt_D, loss_d_x + loss_d_y)
         return {**{k: v.detach() for k, v in losses.items()}, "loss_d_x": loss_d_x.detach(), "loss_d_y": loss_d_y.detach()}
 
     # -- evaluation ---------------------------------------------------------------------------------
@@ -330,11 +326,8 @@ class CycleGAN(Reproduction):
         if target_domain not in (0, 1):
             raise ValueError(f"target_domain must be 0 (A) or 1 (B), got {target_domain}")
         net = self.G if target_domain == 1 else self.F
-        was_training = net.training
-        net.eval()
-        out = net(images)
-        net.train(was_training)
-        return out
+        with evaluating(net):
+            return net(images)
 
     # -- checkpointing: the pools (contents and random streams) ------------------------------------
     def extra_state(self) -> dict[str, Any]:
