@@ -236,9 +236,6 @@ class ProGAN(Reproduction):
         return self.schedule.at(self.images_before(step))
 
     # -- the training step --------------------------------------------------------------------------
-    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.hp.z_dim, device=self.device, generator=generator)
-
     def train_step(self, real: Sequence[Batch], step: int) -> dict[str, torch.Tensor]:
         if self._planned is None:
             self._batch_size = len(real[0])
@@ -263,15 +260,11 @@ class ProGAN(Reproduction):
             penalty = gradient_penalty(critic, x, fake, target=hp.gp_target) / hp.gp_target**2
             drift = d_real.float().pow(2).mean()  # A.1: ε_drift·E[D(x)²]
             loss_d = wasserstein + hp.gp_weight * penalty + hp.drift_weight * drift
-            self.opt_D.zero_grad(set_to_none=True)  # layers of other levels get no gradient, so Adam skips them
-            loss_d.backward()
-            self.opt_D.step()
+            self.update(self.opt_D, loss_d)  # layers of other levels get no gradient (None), so Adam skips them
 
         self.D.requires_grad_(False)
         loss_g = g_loss_wasserstein(critic(self.G(self.noise(len(real[-1])), level, alpha)))
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_G.step()
+        self.update(self.opt_G, loss_g)
         self.D.requires_grad_(True)
         self.G_ema.update(self.G)
         self._last_step = step
