@@ -33,7 +33,7 @@ from torch import nn
 from harness.batches import Batch
 from harness.losses import d_loss_hinge, g_loss_hinge
 from harness.regularizers import spectral_norm_all
-from harness.reproduction import DataSpec, Reproduction
+from harness.reproduction import DataSpec, Reproduction, evaluating
 from reproductions.attention import SelfAttention
 from reproductions.blocks import ladder
 from reproductions.conditional import ConditionalBatchNorm2d, ConditionalGBlock, ProjectionDiscriminator
@@ -100,9 +100,6 @@ class SAGAN(Reproduction):
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=hp.g_lr, betas=(hp.beta1, hp.beta2))
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=hp.d_lr, betas=(hp.beta1, hp.beta2))
 
-    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.hp.z_dim, device=self.device, generator=generator)
-
     def random_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return torch.randint(self.data.num_classes, (n,), device=self.device, generator=generator)
 
@@ -113,16 +110,12 @@ class SAGAN(Reproduction):
                 fake = self.G(self.noise(len(batch)), y_fake)
             d_real, d_fake = self.D(batch.images, batch.labels), self.D(fake, y_fake)
             loss_d = d_loss_hinge(d_real, d_fake)  # eq. 4, L_D
-            self.opt_D.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_D.step()
+            self.update(self.opt_D, loss_d)
 
         self.D.requires_grad_(False)
         y = self.random_labels(len(real[-1]))
         loss_g = g_loss_hinge(self.D(self.G(self.noise(len(y)), y), y))  # eq. 4, L_G
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_G.step()
+        self.update(self.opt_G, loss_g)
         self.D.requires_grad_(True)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
                 "d_real": d_real.detach().mean(), "d_fake": d_fake.detach().mean()}
@@ -131,11 +124,8 @@ class SAGAN(Reproduction):
     def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
         z = self.noise(n, generator)
         labels = self.random_labels(n, generator) if labels is None else labels.to(self.device)
-        was_training = self.G.training
-        self.G.eval()  # BN from running statistics; SN uses its stored power-iteration vectors
-        images = self.G(z, labels)
-        self.G.train(was_training)
-        return images
+        with evaluating(self.G):  # BN from running statistics; SN uses its stored power-iteration vectors
+            return self.G(z, labels)
 
 
 REPRODUCTION = SAGAN
