@@ -168,16 +168,12 @@ class BigGAN(Reproduction):
                 fake = self.G(self.noise(len(batch)), y_fake)
             d_real, d_fake = self.D(batch.images, batch.labels), self.D(fake, y_fake)
             loss_d = d_loss_hinge(d_real, d_fake)
-            self.opt_D.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_D.step()
+            self.update(self.opt_D, loss_d)
 
         self.D.requires_grad_(False)
         y = self.random_labels(len(real[-1]))
         loss_g, loss_adv, loss_ortho = self.generator_loss(self.D(self.G(self.noise(len(y)), y), y))
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_G.step()
+        self.update(self.opt_G, loss_g)
         self.D.requires_grad_(True)
         # Before `ema_start` the average simply copies G (decay 0), as the authors' code does.
         self.G_ema.decay = self.hp.ema_decay if step >= self.hp.ema_start else 0.0
