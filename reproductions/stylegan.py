@@ -216,9 +216,6 @@ class StyleGAN(Reproduction):
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=hp.lr, betas=betas, eps=hp.eps)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=hp.lr, betas=betas, eps=hp.eps)
 
-    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.hp.z_dim, device=self.device, generator=generator)
-
     def generate_for_training(self, n: int) -> torch.Tensor:
         """G(z) with mixing regularisation: with probability p a second latent takes over at a
         crossover point drawn uniformly from 1..L−1 (the released code's per-minibatch draw)."""
@@ -238,16 +235,12 @@ class StyleGAN(Reproduction):
             # 0, is exactly that expectation at the real images.
             r1 = gradient_penalty(self.D, batch.images, batch.images, target=0.0)
             loss_d = d_loss_gan(d_real, d_fake) + 0.5 * self.hp.r1_gamma * r1
-            self.opt_D.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_D.step()
+            self.update(self.opt_D, loss_d)
 
         self.D.requires_grad_(False)
         n = len(real[-1])
         loss_g = g_loss_nonsaturating(self.D(self.generate_for_training(n)))
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_G.step()
+        self.update(self.opt_G, loss_g)
         self.D.requires_grad_(True)
         with torch.no_grad():  # w̄ for truncation: a running mean of mapped latents
             self.G.w_avg.lerp_(self.G.mapping(self.noise(n)).mean(dim=0), 1.0 - self.hp.w_avg_beta)
