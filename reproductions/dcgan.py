@@ -17,7 +17,6 @@ for 28 px (7→14→28) by starting from a 7x7 projection.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -27,6 +26,7 @@ from torch import nn
 from harness.batches import Batch
 from harness.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
 from harness.reproduction import DataSpec, Reproduction
+from reproductions.blocks import init_normal, ladder
 
 
 @dataclass(frozen=True)
@@ -42,21 +42,12 @@ class Hyperparameters:
     resolution: int | None = None  # None: the dataset's native size
 
 
-def _ladder(resolution: int) -> tuple[int, int]:
-    """(start size, number of 2x up-samplings) for a resolution of 4·2^k or 7·2^k pixels."""
-    for start in (4, 7):
-        steps = math.log2(resolution / start)
-        if steps >= 1 and steps.is_integer():
-            return start, int(steps)
-    raise ValueError(f"DCGAN needs a resolution of 4·2^k or 7·2^k pixels (e.g. 28, 32, 64), got {resolution}")
-
-
 class Generator(nn.Module):
     """z → project to a start×start map → fractional-strided convs, each halving the channels → Tanh."""
 
     def __init__(self, z_dim: int, channels: int, resolution: int, width: int):
         super().__init__()
-        start, ups = _ladder(resolution)
+        start, ups = ladder(resolution)
         widths = [width * 2 ** (ups - 1 - i) for i in range(ups)]  # e.g. 512, 256, 128, 64 for 64 px
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(z_dim, widths[0], start, 1, 0, bias=False),
@@ -78,7 +69,7 @@ class Discriminator(nn.Module):
 
     def __init__(self, channels: int, resolution: int, width: int, slope: float):
         super().__init__()
-        start, downs = _ladder(resolution)
+        start, downs = ladder(resolution)
         widths = [width * 2**i for i in range(downs)]  # e.g. 64, 128, 256, 512 for 64 px
         layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(slope, inplace=True)]
         for c_in, c_out in zip(widths, widths[1:]):
@@ -90,15 +81,6 @@ class Discriminator(nn.Module):
         return self.net(x).flatten()
 
 
-def init_weights(module: nn.Module, std: float) -> None:
-    """Section 4: "All weights were initialized from a zero-centered Normal distribution with standard deviation 0.02"."""
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-        nn.init.normal_(module.weight, 0.0, std)
-    elif isinstance(module, nn.BatchNorm2d):
-        nn.init.normal_(module.weight, 1.0, std)
-        nn.init.zeros_(module.bias)
-
-
 class DCGAN(Reproduction):
     Hyperparameters = Hyperparameters
 
@@ -107,13 +89,10 @@ class DCGAN(Reproduction):
         self.G = Generator(hp.z_dim, data.channels, data.resolution, hp.g_channels).to(device)
         self.D = Discriminator(data.channels, data.resolution, hp.d_channels, hp.leaky_slope).to(device)
         for net in (self.G, self.D):
-            net.apply(lambda m: init_weights(m, hp.init_std))
+            net.apply(lambda m: init_normal(m, hp.init_std))  # section 4: N(0, 0.02)
         betas = (hp.beta1, hp.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=hp.lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=hp.lr, betas=betas)
-
-    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.hp.z_dim, device=self.device, generator=generator)
 
     def train_step(self, real: Sequence[Batch], step: int) -> dict[str, torch.Tensor]:
         # D: maximise log D(x) + log(1 - D(G(z))). Real and fake go through D as separate batches,
@@ -122,25 +101,13 @@ class DCGAN(Reproduction):
             fake = self.G(self.noise(len(batch))).detach()
             d_real, d_fake = self.D(batch.images), self.D(fake)
             loss_d = d_loss_gan(d_real, d_fake)
-            self.opt_D.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_D.step()
+            self.update(self.opt_D, loss_d)
 
         # G: the non-saturating objective, maximise log D(G(z)).
         fake = self.G(self.noise(len(real[-1])))
         loss_g = g_loss_nonsaturating(self.D(fake))
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_G.step()
+        self.update(self.opt_G, loss_g)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "d_accuracy": binary_accuracy(d_real, d_fake).detach()}
-
-    @torch.no_grad()
-    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        was_training = self.G.training
-        self.G.eval()  # batchnorm from running statistics: a sample never depends on its batch-mates
-        images = self.G(self.noise(n, generator))
-        self.G.train(was_training)
-        return images
 
 
 REPRODUCTION = DCGAN
