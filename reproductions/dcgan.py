@@ -32,8 +32,8 @@ from reproductions.blocks import init_normal, ladder
 @dataclass(frozen=True)
 class Hyperparameters:
     z_dim: int = 100  # "a uniform noise distribution Z" of 100 dims (fig. 1); we draw N(0, I) as most ports do
-    g_channels: int = 64  # width of G's last hidden layer; doubles towards the input (fig. 1 ends at 128 for 64 px)
-    d_channels: int = 64
+    g_width: int = 64  # width of G's last hidden layer; doubles towards the input (fig. 1 ends at 128 for 64 px)
+    d_width: int = 64
     lr: float = 2e-4  # section 4: "0.001 was too high, using 0.0002 instead"
     beta1: float = 0.5  # section 4: "0.9 resulted in training oscillation and instability"
     beta2: float = 0.999
@@ -86,8 +86,8 @@ class DCGAN(Reproduction):
 
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
         super().__init__(data, hp, device)
-        self.G = Generator(hp.z_dim, data.channels, data.resolution, hp.g_channels).to(device)
-        self.D = Discriminator(data.channels, data.resolution, hp.d_channels, hp.leaky_slope).to(device)
+        self.G = Generator(hp.z_dim, data.channels, data.resolution, hp.g_width).to(device)
+        self.D = Discriminator(data.channels, data.resolution, hp.d_width, hp.leaky_slope).to(device)
         for net in (self.G, self.D):
             net.apply(lambda m: init_normal(m, hp.init_std))  # section 4: N(0, 0.02)
         betas = (hp.beta1, hp.beta2)

@@ -18,7 +18,7 @@ from harness.reproduction import DataSpec
 
 def dcgan(acceleration: Acceleration):
     torch.manual_seed(0)
-    cls, hp, _ = configure(load_registry().get("dcgan"), "cifar10", {"g_channels": 8, "d_channels": 8})
+    cls, hp, _ = configure(load_registry().get("dcgan"), "cifar10", {"g_width": 8, "d_width": 8})
     repro = instantiate(cls, hp, DataSpec("cifar10", 3, 32, 10), torch.device("cpu"), "dcgan")
     acceleration.apply(repro)
     return repro
