@@ -36,8 +36,8 @@ from reproductions.dcgan import Discriminator, Generator
 @dataclass(frozen=True)
 class Hyperparameters:
     z_dim: int = 100  # the reference code's nz
-    g_channels: int = 64  # DCGAN widths (the reference code's ngf / ndf)
-    d_channels: int = 64
+    g_width: int = 64  # DCGAN widths (the reference code's ngf / ndf)
+    d_width: int = 64
     lr: float = 5e-5  # Algorithm 1: α = 0.00005, RMSProp
     clip: float = 0.01  # Algorithm 1: c = 0.01
     d_steps_per_g_step: int = 5  # Algorithm 1: n_critic = 5
@@ -54,9 +54,9 @@ class WGAN(Reproduction):
 
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
         super().__init__(data, hp, device)
-        self.G = Generator(hp.z_dim, data.channels, data.resolution, hp.g_channels).to(device)
+        self.G = Generator(hp.z_dim, data.channels, data.resolution, hp.g_width).to(device)
         # The DCGAN discriminator ends in a raw output (its sigmoid lives in the loss), so it is a critic as is.
-        self.D = Discriminator(data.channels, data.resolution, hp.d_channels, hp.leaky_slope).to(device)
+        self.D = Discriminator(data.channels, data.resolution, hp.d_width, hp.leaky_slope).to(device)
         for net in (self.G, self.D):
             net.apply(lambda m: init_normal(m, hp.init_std))
         self.opt_G = torch.optim.RMSprop(self.G.parameters(), lr=hp.lr)
