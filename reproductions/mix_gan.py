@@ -38,8 +38,8 @@ class Hyperparameters:
     components: int = 5  # T, for generators and discriminators alike
     entropy_weight: float = 0.1  # λ of the −λ·H(w) regulariser
     z_dim: int = 100  # DCGAN's settings for every component
-    g_channels: int = 64
-    d_channels: int = 64
+    g_width: int = 64
+    d_width: int = 64
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
@@ -78,9 +78,9 @@ class MIXGAN(Reproduction):
         super().__init__(data, hp, device)
         if hp.components < 1:
             raise ValueError(f"components must be ≥ 1, got {hp.components}")
-        self.Gs = nn.ModuleList(Generator(hp.z_dim, data.channels, data.resolution, hp.g_channels)
+        self.Gs = nn.ModuleList(Generator(hp.z_dim, data.channels, data.resolution, hp.g_width)
                                 for _ in range(hp.components)).to(device)
-        self.Ds = nn.ModuleList(Discriminator(data.channels, data.resolution, hp.d_channels, hp.leaky_slope)
+        self.Ds = nn.ModuleList(Discriminator(data.channels, data.resolution, hp.d_width, hp.leaky_slope)
                                 for _ in range(hp.components)).to(device)
         for net in (*self.Gs, *self.Ds):
             net.apply(lambda m: init_normal(m, hp.init_std))

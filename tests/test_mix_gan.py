@@ -14,7 +14,7 @@ from reproductions.dcgan import Discriminator, Generator
 from tests.reproduction_kit import SPECS, batch, builder
 
 
-TINY = {"components": 3, "g_channels": 4, "d_channels": 4, "z_dim": 8}
+TINY = {"components": 3, "g_width": 4, "d_width": 4, "z_dim": 8}
 build = builder(mix_gan.MIXGAN, **TINY)
 
 
