@@ -65,8 +65,8 @@ class Hyperparameters:
     g_init_std: float = 0.05  # released code's dense G: weights N(0, 0.05), biases 0
     d_init_std: float = 0.005  # released code's dense D: weights N(0, 0.005), biases 0
     # Subsequent scales (convnets): the released code's --hidden_G / --hidden_D.
-    g_channels: int = 64
-    d_channels: int = 64
+    g_width: int = 64
+    d_width: int = 64
     # Optimisation.
     d_steps_per_g_step: int = 1  # the released code's --K
     lr: float = 0.02
@@ -233,7 +233,7 @@ class LaplacianGenerator(nn.Module):
         super().__init__()
         self.sizes = list(sizes)
         self.levels = nn.ModuleList(
-            [BandPassGenerator(channels, hp.g_channels, s, num_classes) for s in sizes[:-1]]
+            [BandPassGenerator(channels, hp.g_width, s, num_classes) for s in sizes[:-1]]
             + [CoarseGenerator(hp.z_dim, hp.g_hidden, channels, sizes[-1], num_classes)]
         )
 
@@ -258,7 +258,7 @@ class LaplacianDiscriminator(nn.Module):
     def __init__(self, hp: Hyperparameters, channels: int, sizes: Sequence[int], num_classes: int):
         super().__init__()
         self.levels = nn.ModuleList(
-            [BandPassDiscriminator(channels, hp.d_channels, s, num_classes, hp.dropout) for s in sizes[:-1]]
+            [BandPassDiscriminator(channels, hp.d_width, s, num_classes, hp.dropout) for s in sizes[:-1]]
             + [CoarseDiscriminator(hp.d_hidden, channels, sizes[-1], num_classes, hp.dropout)]
         )
 

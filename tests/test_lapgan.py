@@ -12,7 +12,7 @@ from reproductions import lapgan
 from tests.reproduction_kit import CIFAR, MNIST, batch, builder, snapshot
 
 SPECS = [MNIST, CIFAR]
-TINY = {"g_channels": 4, "d_channels": 4, "g_hidden": 32, "d_hidden": 16, "z_dim": 8}
+TINY = {"g_width": 4, "d_width": 4, "g_hidden": 32, "d_hidden": 16, "z_dim": 8}
 build = builder(lapgan.LAPGAN)
 
 
