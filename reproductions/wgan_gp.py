@@ -40,7 +40,8 @@ _PAPER_LR = {"cnn": (1e-4, 0), "resnet": (2e-4, 100_000)}  # Algorithm 1 / appen
 class Hyperparameters:
     architecture: Literal["cnn", "resnet"] = "cnn"
     z_dim: int = 128  # both released models draw z ~ N(0, I) of 128 dims
-    width: int = 128  # cnn: DIM of gan_cifar.py (gan_mnist.py uses 64); resnet: appendix F's 128 channels
+    g_width: int = 128  # cnn: DIM of gan_cifar.py (gan_mnist.py uses 64); resnet: appendix F's 128 channels
+    d_width: int = 128  # the critic's, likewise (the released code has one DIM for both)
     gp_weight: float = 10.0  # λ, section 4: "All experiments in this paper use λ = 10"
     d_steps_per_g_step: int = 5  # n_critic
     lr: float | None = None  # None: the architecture's setting (cnn 1e-4, Algorithm 1; resnet 2e-4, app. F)
@@ -98,11 +99,11 @@ class WGANGP(Reproduction):
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
         super().__init__(data, hp, device)
         if hp.architecture == "resnet":
-            self.G = ResNetGenerator(hp.z_dim, data.channels, data.resolution, hp.width).to(device)
-            self.D = ResNetDiscriminator(data.channels, hp.width, pool="mean").to(device)  # released code: mean pool
+            self.G = ResNetGenerator(hp.z_dim, data.channels, data.resolution, hp.g_width).to(device)
+            self.D = ResNetDiscriminator(data.channels, hp.d_width, pool="mean").to(device)  # released code: mean pool
         else:
-            self.G = CNNGenerator(hp.z_dim, data.channels, data.resolution, hp.width).to(device)
-            self.D = CNNCritic(data.channels, data.resolution, hp.width, hp.leaky_slope, hp.critic_norm).to(device)
+            self.G = CNNGenerator(hp.z_dim, data.channels, data.resolution, hp.g_width).to(device)
+            self.D = CNNCritic(data.channels, data.resolution, hp.d_width, hp.leaky_slope, hp.critic_norm).to(device)
         paper_lr, paper_decay = _PAPER_LR[hp.architecture]
         lr = paper_lr if hp.lr is None else hp.lr
         decay = paper_decay if hp.lr_decay_g_steps is None else hp.lr_decay_g_steps

@@ -13,7 +13,7 @@ from tests.reproduction_kit import CIFAR, MNIST, batch, builder, changed, snapsh
 from reproductions.wgan_gp import REPRODUCTION as REPRO
 
 build = builder(REPRO)
-SMALL = {"width": 16}  # same layers, fewer channels: for behaviour, not shape, tests
+SMALL = {"g_width": 16, "d_width": 16}  # same layers, fewer channels: for behaviour, not shape, tests
 
 
 @pytest.mark.parametrize("spec,architecture", [(MNIST, "cnn"), (CIFAR, "cnn"), (MNIST, "resnet"), (CIFAR, "resnet")],
@@ -21,7 +21,7 @@ SMALL = {"width": 16}  # same layers, fewer channels: for behaviour, not shape, 
 def test_shapes_and_one_step(spec, architecture):
     overrides = {"architecture": architecture}
     if architecture == "resnet":
-        overrides["width"] = 32  # appendix F's 128 channels cost seconds per double-backward on a CPU
+        overrides.update(g_width=32, d_width=32)  # appendix F's 128 channels cost seconds per double-backward on a CPU
     repro = build(spec, **overrides)
     images = repro.sample(5)
     assert images.shape == (5, spec.channels, spec.resolution, spec.resolution) and images.abs().max() <= 1
@@ -77,12 +77,12 @@ def test_optimiser_settings_per_architecture():
     cnn.train_step([batch(MNIST)], 0)
     assert cnn.opt_G.param_groups[0]["lr"] == pytest.approx(1e-4)  # constant
 
-    resnet = build(MNIST, architecture="resnet", width=8)
+    resnet = build(MNIST, architecture="resnet", g_width=8, d_width=8)
     assert resnet.opt_G.param_groups[0]["lr"] == pytest.approx(2e-4)  # appendix F
     resnet.train_step([batch(MNIST)], 0)
     for opt in (resnet.opt_G, resnet.opt_D):  # decayed linearly to 0 over 100k G steps
         assert opt.param_groups[0]["lr"] == pytest.approx(2e-4 * (1 - 1 / 100_000))
-    assert build(MNIST, architecture="resnet", width=8, lr_decay_g_steps=0).sched_G.get_last_lr()[0] == pytest.approx(2e-4)
+    assert build(MNIST, architecture="resnet", g_width=8, d_width=8, lr_decay_g_steps=0).sched_G.get_last_lr()[0] == pytest.approx(2e-4)
 
 
 def test_architectures_differ():
