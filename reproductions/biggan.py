@@ -20,13 +20,13 @@ regularisation) and appendix B (architecture):
 
 CIFAR-10 setting. The paper gives CIFAR-10 results but no CIFAR architecture; we take the authors'
 own 32 px configuration from their released BigGAN-PyTorch (`G_arch[32]`/`D_arch[32]`: three up-blocks
-of 4·ch channels, D blocks down/down/same/same of 4·ch, ch = 64; `scripts/launch_cifar_ema.sh`:
-batch 50, 4 D steps per G step, lr 2·10⁻⁴ for G and D, Adam β = (0, 0.999), EMA from step 1000, no
-attention at 32 px). That script switches off the shared embedding, the hierarchical z and the
-orthogonal regulariser; we keep all three, since they are the paper's method. Attention: off by
-default at 32 px as in that script; `attention_resolution` puts the shared SAGAN block on one map of
-G and of D. Weights: orthogonal initialisation (Saxe et al. 2014), the paper's choice for its
-ImageNet models (the CIFAR script uses N(0, 0.02)).
+of 4·ch channels, D blocks down/down/same/same of 4·ch, ch = 64: our g_width and d_width;
+`scripts/launch_cifar_ema.sh`: batch 50, 4 D steps per G step, lr 2·10⁻⁴ for G and D, Adam
+β = (0, 0.999), EMA from step 1000, no attention at 32 px). That script switches off the shared
+embedding, the hierarchical z and the orthogonal regulariser; we keep all three, since they are the
+paper's method. Attention: off by default at 32 px as in that script; `attention_resolution` puts
+the shared SAGAN block on one map of G and of D. Weights: orthogonal initialisation (Saxe et al.
+2014), the paper's choice for its ImageNet models (the CIFAR script uses N(0, 0.02)).
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ from reproductions.conditional import ConditionalBatchNorm2d, ConditionalGBlock,
 
 @dataclass(frozen=True)
 class Hyperparameters:
-    ch: int = 64  # channel multiplier; every block has 4·ch channels at 32 px (BigGAN-PyTorch G_arch[32])
+    g_width: int = 64  # G's channel multiplier (BigGAN-PyTorch's G_ch): every block has 4·g_width channels at 32 px
+    d_width: int = 64  # D's (D_ch), likewise
     z_dim: int = 128  # split into (number of up-blocks + 1) equal chunks; a remainder is dropped
     shared_dim: int = 128  # the shared class embedding
     g_lr: float = 2e-4  # launch_cifar_ema.sh
@@ -131,10 +132,10 @@ class BigGAN(Reproduction):
         super().__init__(data, hp, device)
         if data.num_classes < 2:
             raise ValueError("BigGAN is class-conditional: it needs a labelled dataset (num_classes ≥ 2)")
-        width = 4 * hp.ch
-        G = Generator(hp.z_dim, hp.shared_dim, data.channels, data.resolution, width, data.num_classes,
+        G = Generator(hp.z_dim, hp.shared_dim, data.channels, data.resolution, 4 * hp.g_width, data.num_classes,
                       hp.attention_resolution)
-        D = ProjectionDiscriminator(data.channels, data.resolution, width, data.num_classes, hp.attention_resolution)
+        D = ProjectionDiscriminator(data.channels, data.resolution, 4 * hp.d_width, data.num_classes,
+                                    hp.attention_resolution)
         for net in (G, D):
             net.apply(init_orthogonal)
         # Spectral norm on every layer of G except the shared embedding (a lookup table, as in the

@@ -14,7 +14,7 @@ from reproductions.conditional import ConditionalBatchNorm2d
 from tests.reproduction_kit import SPECS, batch, builder
 
 
-TINY = {"ch": 4, "z_dim": 24, "shared_dim": 8, "d_steps_per_g_step": 1}
+TINY = {"g_width": 4, "d_width": 4, "z_dim": 24, "shared_dim": 8, "d_steps_per_g_step": 1}
 build = builder(biggan.BigGAN, **TINY)
 
 
