@@ -37,7 +37,7 @@ from harness.reproduction import DataSpec, Reproduction, evaluating
 
 @dataclass(frozen=True)
 class Hyperparameters:
-    noise_dim: int = 62
+    z_dim: int = 62
     categories: int = 10  # one 10-way categorical code c₁
     continuous_codes: int = 2  # c₂, c₃ ~ U(−1, 1)
     info_weight: float = 1.0  # λ
@@ -115,7 +115,7 @@ class InfoGAN(Reproduction):
 
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
         super().__init__(data, hp, device)
-        latent = hp.noise_dim + hp.categories + hp.continuous_codes
+        latent = hp.z_dim + hp.categories + hp.continuous_codes
         q_out = hp.categories + hp.continuous_codes * (2 if hp.learn_continuous_std else 1)
         self.G = Generator(latent, data.channels, data.resolution).to(device)
         self.D = DiscriminatorQ(data.channels, data.resolution, q_out, hp.leaky_slope).to(device)
@@ -128,7 +128,7 @@ class InfoGAN(Reproduction):
     def codes(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(z ~ U(−1, 1)^62, c₁ ~ Cat(10), c₂.. ~ U(−1, 1))."""
         hp = self.hp
-        z = torch.rand(n, hp.noise_dim, device=self.device, generator=generator) * 2 - 1
+        z = torch.rand(n, hp.z_dim, device=self.device, generator=generator) * 2 - 1
         cat = torch.randint(hp.categories, (n,), device=self.device, generator=generator)
         cont = torch.rand(n, hp.continuous_codes, device=self.device, generator=generator) * 2 - 1
         return z, cat, cont
