@@ -22,6 +22,7 @@ from harness.batches import DeviceBatches
 from harness.budget import Budget, resolve_budget
 from harness.data import dataset_info, load_images
 from harness.errors import CheckpointError, GanBenchError
+from harness.hyperparameter_layers import registry_layers
 from harness.metrics.evaluate import Protocol
 from harness.metrics.extractors import resolve_extractor
 from harness.provenance import provenance
@@ -77,7 +78,7 @@ def configure(entry: PaperEntry, dataset: str, *layers: dict) -> tuple[type[Repr
     """The reproduction class, its hyperparameters (paper defaults < registry < per-dataset < layers) and resolution."""
     spec = entry.reproduction
     cls = load_reproduction_class(spec.module)
-    hp = resolve_hyperparameters(cls, spec.hyperparameters, spec.per_dataset.get(dataset, {}), *layers)
+    hp = resolve_hyperparameters(cls, *registry_layers(entry, dataset), *layers)
     return cls, hp, getattr(hp, "resolution", None) or dataset_info(dataset).resolution
 
 
