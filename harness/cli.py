@@ -254,13 +254,26 @@ def run(
 
 
 def _print_result(run_dir) -> None:
+    """The closing summary: status, scores with their protocol, where the time went, how to see it."""
+    from reports.links import run_page
+
     result = run_dir.read_result()
     progress = result["progress"]
-    typer.echo(f"{result['status']} after {progress['g_steps']} G steps, {progress['kimg']:.1f} kimg, "
-               f"{progress['wall_clock_s']:.0f} s" + (f" ({result['divergence']['reason']})" if result["divergence"] else ""))
+    typer.echo(f"{result['status']} after {progress['g_steps']} G steps, {progress['kimg']:.1f} kimg"
+               + (f" ({result['divergence']['reason']})" if result["divergence"] else ""))
     for score in result["scores"]:
-        typer.echo(_format_score(score))
+        typer.echo(f"  {_format_score(score)}")
+    final = sum(score["eval_seconds"] for score in result["scores"])
+    every = sum(r.get("eval_seconds", 0.0) for r in run_dir.curves() if r.get("kind") == "metric")
+    periodic = max(0.0, every - final)  # evaluations during training are inside its clock
+    during = f" (of which {periodic:.0f} s periodic evaluation)" if periodic else ""
+    typer.echo(f"wall clock: {progress['wall_clock_s']:.0f} s training{during}, {final:.0f} s scoring, "
+               f"{progress['wall_clock_s'] + final:.0f} s in all")
     typer.echo(f"results: {run_dir.result_path}")
+    root = run_dir.path.parents[3]  # runs/<paper>/<dataset>/<budget>/<run>
+    page = run_page(run_dir.path.relative_to(root).as_posix())
+    typer.echo(f"see it: gan-bench report --runs-dir {root} --out site   (then open site/{page}; "
+               f"curves live: tensorboard --logdir {root})")
 
 
 def _format_score(score: dict) -> str:
