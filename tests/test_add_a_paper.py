@@ -67,9 +67,9 @@ def test_the_loss_in_the_module_is_the_papers(toy_paper):
     d, g = relativistic_losses(real, fake, "rsgan")  # pairs: differences 2 and -1
     assert d.item() == pytest.approx((softplus(-2) + softplus(1)) / 2)
     assert g.item() == pytest.approx((softplus(2) + softplus(-1)) / 2)
-    d, g = relativistic_losses(real, fake, "rasgan")  # against the other side's mean (1.0 and 0.5)
-    assert d.item() == pytest.approx((softplus(-1.5) + softplus(0.5)) / 2 + (softplus(-0.5) + softplus(0.5)) / 2)
-    assert g.item() == pytest.approx((softplus(1.5) + softplus(-0.5)) / 2 + (softplus(0.5) + softplus(-0.5)) / 2)
+    d, g = relativistic_losses(real, fake, "rasgan")  # real - mean(fake) = (1.5, -0.5); fake - mean(real) = (-1, 0)
+    assert d.item() == pytest.approx((softplus(-1.5) + softplus(0.5)) / 2 + (softplus(-1) + softplus(0)) / 2)
+    assert g.item() == pytest.approx((softplus(1.5) + softplus(-0.5)) / 2 + (softplus(1) + softplus(0)) / 2)
 
 
 @pytest.mark.parametrize("dataset, variant", [("mnist", "rsgan"), ("fashion-mnist", "rasgan")])
