@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -27,14 +28,28 @@ app = typer.Typer(
 )
 
 
+DEBUG_ENV = "GAN_BENCH_DEBUG"
+_debug = False  # set by --debug, for this invocation
+
+
+@app.callback()
+def main(debug: bool = typer.Option(False, "--debug", help=f"print the traceback behind an error line (or {DEBUG_ENV}=1)")) -> None:
+    global _debug
+    _debug = debug
+
+
 def friendly(command: Callable) -> Callable:
-    """Bad input ends in one line naming the problem and exit code 2, never a traceback."""
+    """Bad input ends in one line naming the problem and exit code 2, never a traceback (unless --debug)."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except GanBenchError as exc:
+            if _debug or os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+                import traceback
+
+                traceback.print_exception(exc)  # with its cause: where a module's import failed
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
@@ -129,15 +144,8 @@ def show(paper: str = typer.Argument(..., help="a paper id, e.g. dcgan")) -> Non
     if spec is None:
         typer.echo("reproduction: none (catalogued only)")
         return
-    import dataclasses
-
-    from harness.experiment import configure
-
     typer.echo(f"reproduction:\n  module: {spec.module}\n  datasets: {', '.join(spec.datasets)} (default {spec.dataset})")
-    for dataset in spec.datasets:
-        _, hp, resolution = configure(entry, dataset)
-        values = ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(hp).items() if k != "resolution")
-        typer.echo(f"  hyperparameters on {dataset} ({resolution}px): {values}")
+    _show_hyperparameters(entry)
     budget = spec.paper_budget.model_dump(exclude_none=True)
     typer.echo(f"  paper budget: {budget or 'as standard'}")
     if spec.batch_size is not None:
@@ -150,12 +158,33 @@ def show(paper: str = typer.Argument(..., help="a paper id, e.g. dcgan")) -> Non
         typer.echo(f"  deviation: {deviation}")
 
 
+def _show_hyperparameters(entry) -> None:
+    """Each dataset's hyperparameters: the module's defaults read from its source (importing it would
+    load torch: seconds), overlaid with the registry's values. `validate` checks their types."""
+    from harness.hyperparameter_layers import merge_layers, registry_layers
+    from harness.module_source import static_defaults
+
+    spec = entry.reproduction
+    defaults = static_defaults(spec.module)
+    for dataset in spec.datasets:
+        if defaults is None:  # not plain literals: show what the registry sets, and say so
+            values = {k: v for layer in registry_layers(entry, dataset) for k, v in layer.values.items()}
+            note = " (registry values only; the module's defaults are not literals)"
+        else:
+            values, note = merge_layers(defaults, registry_layers(entry, dataset), spec.module)[0], ""
+        pixels = f" ({values['resolution']}px)" if values.get("resolution") else ""
+        shown = ", ".join(f"{k}={v}" for k, v in values.items() if k != "resolution")
+        typer.echo(f"  hyperparameters on {dataset}{pixels}: {shown}{note}")
+
+
 # -------------------------------------------------------------------------------------------- validate
 @app.command()
 @friendly
 def validate() -> None:
     """Check every registry file against the schema, and every reproduction's settings against its module."""
     registry = _registry()
+    typer.echo(f"importing {len(registry.implemented())} reproduction modules (this loads torch) to check every "
+               f"registry hyperparameter against its module's Hyperparameters, by name and type")
     from harness.experiment import configure
 
     for entry in registry.implemented():
@@ -225,13 +254,26 @@ def run(
 
 
 def _print_result(run_dir) -> None:
+    """The closing summary: status, scores with their protocol, where the time went, how to see it."""
+    from reports.links import run_page
+
     result = run_dir.read_result()
     progress = result["progress"]
-    typer.echo(f"{result['status']} after {progress['g_steps']} G steps, {progress['kimg']:.1f} kimg, "
-               f"{progress['wall_clock_s']:.0f} s" + (f" ({result['divergence']['reason']})" if result["divergence"] else ""))
+    typer.echo(f"{result['status']} after {progress['g_steps']} G steps, {progress['kimg']:.1f} kimg"
+               + (f" ({result['divergence']['reason']})" if result["divergence"] else ""))
     for score in result["scores"]:
-        typer.echo(_format_score(score))
+        typer.echo(f"  {_format_score(score)}")
+    final = sum(score["eval_seconds"] for score in result["scores"])
+    every = sum(r.get("eval_seconds", 0.0) for r in run_dir.curves() if r.get("kind") == "metric")
+    periodic = max(0.0, every - final)  # evaluations during training are inside its clock
+    during = f" (of which {periodic:.0f} s periodic evaluation)" if periodic else ""
+    typer.echo(f"wall clock: {progress['wall_clock_s']:.0f} s training{during}, {final:.0f} s scoring, "
+               f"{progress['wall_clock_s'] + final:.0f} s in all")
     typer.echo(f"results: {run_dir.result_path}")
+    root = run_dir.path.parents[3]  # runs/<paper>/<dataset>/<budget>/<run>
+    page = run_page(run_dir.path.relative_to(root).as_posix())
+    typer.echo(f"see it: gan-bench report --runs-dir {root} --out site   (then open site/{page}; "
+               f"curves live: tensorboard --logdir {root})")
 
 
 def _format_score(score: dict) -> str:

@@ -22,8 +22,10 @@ from harness.batches import DeviceBatches
 from harness.budget import Budget, resolve_budget
 from harness.data import dataset_info, load_images
 from harness.errors import CheckpointError, GanBenchError
+from harness.hyperparameter_layers import registry_layers
 from harness.metrics.evaluate import Protocol
 from harness.metrics.extractors import resolve_extractor
+from harness.monitor import RunMonitor
 from harness.provenance import provenance
 from harness.reproduction import DataSpec, Reproduction, load_reproduction_class, resolve_hyperparameters
 from harness.runstore import RunDir, open_run
@@ -77,7 +79,7 @@ def configure(entry: PaperEntry, dataset: str, *layers: dict) -> tuple[type[Repr
     """The reproduction class, its hyperparameters (paper defaults < registry < per-dataset < layers) and resolution."""
     spec = entry.reproduction
     cls = load_reproduction_class(spec.module)
-    hp = resolve_hyperparameters(cls, spec.hyperparameters, spec.per_dataset.get(dataset, {}), *layers)
+    hp = resolve_hyperparameters(cls, *registry_layers(entry, dataset), *layers)
     return cls, hp, getattr(hp, "resolution", None) or dataset_info(dataset).resolution
 
 
@@ -148,7 +150,7 @@ def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceB
            acceleration: Acceleration | None = None, data_root: Path | None = None) -> RunDir:
     """Train (from scratch or from a checkpoint's state), score, and write the result."""
 
-    def evaluate_now(progress: Progress) -> list[dict]:
+    def evaluate_now(progress: Progress, grid: bool = True) -> list[dict]:
         records = []
         for scorer in scorers:
             started = time.monotonic()
@@ -157,7 +159,12 @@ def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceB
             record = {"g_step": progress.g_steps, "kimg": progress.kimg,
                       "eval_seconds": time.monotonic() - started, **_protocol_tags(scorer.protocol), **metrics}
             run.log({"kind": "metric", **record})
+            monitor.metrics(record, _protocol_tags(scorer.protocol))
             records.append(record)
+        if grid:  # the final evaluation's grid is the one saved as samples.png, logged there
+            # forked random streams: a module that samples without `generator` cannot shift training
+            with distributed.unwrapped(repro), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+                monitor.samples(fixed_samples(repro, seed, data_root), progress.kimg)
         return records
 
     def checkpoint_now(progress: Progress) -> None:
@@ -166,14 +173,17 @@ def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceB
     progress = Progress()
     if resume is not None:
         progress = _restore(resume, repro, batches)
+    monitor = RunMonitor(run.path, f"train {entry.id}", resume["progress"] if resume else None,
+                         run.curves() if resume else (), enabled=distributed.current().main)
     batches = distributed.prepare(repro, batches, seed, progress.g_steps)  # DDP: wrap networks, shard batches
     stop = StopOnSignal()
     trainer = Trainer(repro, batches, budget, Callbacks(
-        log=lambda record: run.log({"kind": "loss", **record}),
+        log=lambda record: (run.log({"kind": "loss", **record}), monitor.losses(record)),
         evaluate=evaluate_now if scorers else None,
         checkpoint=checkpoint_now,
         should_stop=distributed.agreed_stop(stop.requested),
         reduce=distributed.mean_record,
+        step=monitor.step,
     ), progress=progress, acceleration=acceleration, world_size=distributed.current().world_size)
     if resume is not None:
         trainer.load_state_dict(resume["trainer"])
@@ -181,19 +191,25 @@ def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceB
     say(f"{verb} {entry.id} on {repro.data.name} ({repro.data.resolution}px) for {budget.g_steps} G steps at batch "
         f"{budget.batch_size} on {device} [{budget.name} budget]")
     with stop:
-        outcome = trainer.run()
+        try:
+            outcome = trainer.run()
+        finally:
+            monitor.end_training()
     checkpoint_now(outcome.progress)
     if outcome.status == "interrupted":
+        monitor.close()
         say(f"interrupted at G step {outcome.progress.g_steps}; checkpoint saved, continue with: gan-bench resume {run.path}")
         raise GanBenchError(f"interrupted by {stop.signal_name}; resume with `gan-bench resume {run.path}`")
     with distributed.unwrapped(repro):
-        run.save_samples(fixed_samples(repro, seed, data_root))
+        grid = fixed_samples(repro, seed, data_root)
+    run.save_samples(grid)
+    monitor.samples(grid, outcome.progress.kimg)
 
     scores = []
     if scorers and outcome.status == "finished":
         say(f"scoring {scorers[0].protocol.num_samples} samples"
             f"{f' per domain ({len(scorers)})' if len(scorers) > 1 else ''} with {scorers[0].protocol.extractor.label}")
-        records = evaluate_now(outcome.progress)
+        records = evaluate_now(outcome.progress, grid=False)
         scores = [_score_entry(scorer.protocol, record) for scorer, record in zip(scorers, records)]
     result = {
         "paper": entry.id, "dataset": repro.data.name, "seed": seed, "budget": budget.to_dict(),
@@ -205,6 +221,7 @@ def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceB
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     run.write_result(result)
+    monitor.close()
     distributed.barrier()  # no rank returns (and reads result.json) before rank 0 wrote it
     return run
 

@@ -34,6 +34,15 @@ def registry_dirs() -> list[Path]:
     return [BUILTIN_REGISTRY, *extra]
 
 
+def paper_file(paper_id: str) -> Path | None:
+    """The registry file an entry was read from (ids match file names, and are unique across folders)."""
+    for directory in registry_dirs():
+        path = directory / "papers" / f"{paper_id}.yaml"
+        if path.is_file():
+            return path
+    return None
+
+
 def _read_yaml(path: Path) -> object:
     try:
         with path.open(encoding="utf-8") as handle:

@@ -24,7 +24,8 @@ import torch
 from pydantic import TypeAdapter, ValidationError
 
 from harness.batches import Batch
-from harness.errors import GanBenchError
+from harness.errors import GanBenchError, ReproductionImportError
+from harness.hyperparameter_layers import HyperparameterLayer, merge_layers
 from harness.schema import MODULE_NAME
 
 
@@ -178,7 +179,9 @@ def load_reproduction_class(module_name: str) -> type[Reproduction]:
     except ModuleNotFoundError as exc:
         if exc.name in (module_name, module_name.rpartition(".")[0]):
             raise GanBenchError(f"reproduction module {module_name!r} does not exist") from None
-        raise
+        raise ReproductionImportError.of(module_name, exc) from exc
+    except Exception as exc:  # the module's own code raised: point at its line, not at importlib
+        raise ReproductionImportError.of(module_name, exc) from exc
     cls = getattr(module, "REPRODUCTION", None)
     if not (isinstance(cls, type) and issubclass(cls, Reproduction)):
         raise GanBenchError(f"{module_name} must define REPRODUCTION = <a harness.reproduction.Reproduction subclass>")
@@ -187,22 +190,19 @@ def load_reproduction_class(module_name: str) -> type[Reproduction]:
     return cls
 
 
-def resolve_hyperparameters(cls: type[Reproduction], *layers: dict[str, Any]) -> Any:
+def resolve_hyperparameters(cls: type[Reproduction], *layers: dict[str, Any] | HyperparameterLayer) -> Any:
     """The paper's defaults overridden by each layer in turn (registry, per-dataset, command line).
 
-    Unknown names and wrong types are errors that name the key, so a typo never silently does nothing.
+    Unknown names and wrong types are errors that name the key (and, for a labelled layer, the file),
+    so a typo never silently does nothing.
     """
     hp_cls = cls.Hyperparameters
-    known = {f.name for f in dataclasses.fields(hp_cls)}
-    values = dataclasses.asdict(hp_cls())
-    for layer in layers:
-        for key, value in layer.items():
-            if key not in known:
-                raise GanBenchError(f"unknown hyperparameter {key!r} for {cls.__name__}; known: {', '.join(sorted(known))}")
-            values[key] = value
+    values, written_at = merge_layers(dataclasses.asdict(hp_cls()), layers, cls.__name__)
     try:
         return TypeAdapter(hp_cls).validate_python(values)
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error["loc"])
-        raise GanBenchError(f"hyperparameter {field}: {error['msg']} (got {error.get('input')!r})") from None
+        where = written_at.get(str(error["loc"][0]) if error["loc"] else "", "hyperparameter ")
+        raise GanBenchError(f"{where}{field}: {error['msg']} (got {error.get('input')!r})") from None
+

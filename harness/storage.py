@@ -12,8 +12,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-import torch
-
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -47,6 +45,8 @@ def atomic_write_json(target: Path, data: Any) -> None:
 
 
 def atomic_torch_save(obj: Any, target: Path) -> None:
+    import torch  # here, not at the top: `gan-bench list` reads the run store and must not load torch
+
     with atomic_path(target) as tmp:
         torch.save(obj, tmp)
 

@@ -56,6 +56,8 @@ class Callbacks:
     should_stop: Callable[[], bool] = lambda: False  # e.g. SIGTERM from a scheduler: checkpoint and leave
     # Under DDP (harness.distributed): the record averaged over ranks, so all ranks judge divergence alike.
     reduce: Callable[[dict], dict] = lambda record: record
+    # After every G step, with the planned G steps: the live progress display (no device sync).
+    step: Callable[[Progress, int], None] = lambda progress, planned: None
 
 
 class StopOnSignal:
@@ -127,6 +129,7 @@ class Trainer:
                 value = value.detach().float()
                 self._sums[name] = self._sums[name].to(value.device) + value if name in self._sums else value
             self._window += 1
+            self.callbacks.step(progress, g_steps)
 
             step = progress.g_steps
             if step % budget.log_every == 0 or budget.stop_reason(step, progress.images_seen, 0.0) is not None:

@@ -103,7 +103,10 @@ def test_two_process_ddp_run_writes_one_run_directory(tmp_path):
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     (run,) = runs.glob("dcgan/mnist/smoke/*")
-    assert sorted(p.name for p in run.iterdir()) == ["checkpoint.pt", "config.json", "curves.jsonl", "result.json",
+    names = sorted(p.name for p in run.iterdir())
+    events = [name for name in names if name.startswith("events.out.tfevents.")]
+    assert len(events) == 1  # rank 0's TensorBoard view only
+    assert [n for n in names if n not in events] == ["checkpoint.pt", "config.json", "curves.jsonl", "result.json",
                                                      "samples.png"]
     assert out.count("results: ") == 1  # rank 1 prints nothing
     result = json.loads((run / "result.json").read_text())

@@ -87,6 +87,19 @@ def test_interrupted_then_resumed_equals_uninterrupted(uninterrupted, tmp_path, 
     assert result.exit_code == 0, result.output
     assert json.loads((path / "result.json").read_text())["resumed"] is True
     assert_same_training(path, uninterrupted)
+    # The TensorBoard view was rebuilt, not appended to: one event file, each step once, as uninterrupted.
+    assert len(list(path.glob("events.out.tfevents.*"))) == 1
+    assert tensorboard_view(path) == tensorboard_view(uninterrupted)
+
+
+def tensorboard_view(path: Path) -> dict:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(path), size_guidance={"scalars": 0, "images": 0})
+    events.Reload()
+    view = {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+    view["samples"] = [e.step for e in events.Images("samples")]
+    return view
 
 
 def test_resuming_a_finished_run_is_refused(uninterrupted, cli):

@@ -20,6 +20,7 @@ import torch
 from harness.batches import to_uint8
 from harness.data import ImageSet, load_images
 from harness.metrics.extractors import FID_LAYER, IS_LAYER, ExtractorSpec, build_extractor
+from harness.progress import meter
 from harness.storage import atomic_torch_save
 
 CACHE_ENV = "GAN_BENCH_CACHE"
@@ -105,16 +106,19 @@ class Evaluator:
         return self._extractor
 
     # -- features ------------------------------------------------------------------------------------
-    def features(self, batches: Iterator[torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Features of uint8 image batches (N, C, H, W); grayscale is repeated to three channels."""
+    def features(self, batches: Iterator[torch.Tensor], label: str = "features",
+                 total: int | None = None) -> dict[str, torch.Tensor]:
+        """Features of uint8 image batches (N, C, H, W); grayscale is repeated to three channels.
+        `label` and `total` (images) are for the live progress display."""
         collected: dict[str, list[torch.Tensor]] = {layer: [] for layer in self.layers}
-        with torch.no_grad():
+        with torch.no_grad(), meter(label, total) as live:
             for images in batches:
                 if images.shape[1] == 1:
                     images = images.expand(-1, 3, -1, -1)
                 outputs = self.extractor(images.to(self.device))
                 for layer, value in zip(self.layers, outputs):
                     collected[layer].append(value.float().cpu())
+                live.advance(len(images))
         return {layer: torch.cat(values) for layer, values in collected.items()}
 
     def _real_cache_path(self) -> Path:
@@ -147,7 +151,8 @@ class Evaluator:
             path = self._real_cache_path()
         chosen = torch.randperm(len(real), generator=torch.Generator().manual_seed(REAL_SUBSET_SEED))[:count]
         images = real.images[chosen]
-        self._real_features = self.features(images[i : i + self.batch_size] for i in range(0, count, self.batch_size))
+        self._real_features = self.features((images[i : i + self.batch_size] for i in range(0, count, self.batch_size)),
+                                            f"real features {self._describe()} {self.protocol.real_split}", count)
         atomic_torch_save(self._real_features, path)
         return self._real_features
 
@@ -161,7 +166,10 @@ class Evaluator:
             for start in range(0, n, self.batch_size):
                 yield to_uint8(sample(min(self.batch_size, n - start), generator))
 
-        return self.features(batches())
+        return self.features(batches(), f"scoring {self._describe()}", n)
+
+    def _describe(self) -> str:
+        return self.protocol.dataset + (f"/{self._domain}" if self._domain else "")
 
     def score(self, sample: Callable[[int, torch.Generator], torch.Tensor], seed: int) -> dict[str, float]:
         from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
