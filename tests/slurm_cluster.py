@@ -82,7 +82,8 @@ class LocalSlurm:
             "SlurmdUser": "root",
             "AuthType": "auth/munge",
             "CredType": "cred/munge",
-            "AuthInfo": f"socket={self.root / 'munge' / 'munge.socket'}",
+            # cred_expire is also how long a requeued job waits before it may start again (default 120 s)
+            "AuthInfo": f"socket={self.root / 'munge' / 'munge.socket'},cred_expire=10",
             "StateSaveLocation": state,
             "SlurmdSpoolDir": spool,
             "SlurmctldPidFile": self.root / "slurmctld.pid",

@@ -3,8 +3,8 @@ scontrol/scancel, submitit's SLURM executor as `gan-bench sweep` uses it, real `
 
 Skipped, saying why, where the daemons cannot be started (not root, slurm-wlm/munge not installed);
 `.ci/run` installs them. Against a site's own SLURM instead: `GAN_BENCH_SLURM_PARTITION=<partition>
-python -m pytest -q tests/test_slurm_cluster.py` from a login node (no daemons are started then; the
-jobs must see this checkout and its Python at the same paths, as on a shared file system).
+python -m pytest -q tests/test_slurm_cluster.py --basetemp <dir>` from a login node (no daemons are
+started then; the jobs must see this checkout, its Python and <dir> at the same paths: a shared file system).
 """
 
 from __future__ import annotations
@@ -197,8 +197,6 @@ def test_a_preempted_cell_checkpoints_requeues_and_ends_as_an_uninterrupted_run(
     slurm.command("scancel", "--signal=USR2", job)  # what SLURM sends on preemption or near the time limit
     wait_for(lambda: slurm.job_field(job, "Restarts") == "1" and slurm.job_field(job, "JobState") == "PENDING",
              "the job to be requeued")
-    # SLURM holds a requeued job back for a while (BeginTime = now + 120 s here); the test need not wait.
-    slurm.command("scontrol", "update", f"JobId={job}", "StartTime=now", check=False)
     wait_for(lambda: slurm.job_field(job, "JobState") == "COMPLETED", "the requeued job to complete", timeout=400)
     run = only_run(runs, "gan", 3)
     result = json.loads((run / "result.json").read_text())
