@@ -8,10 +8,14 @@ dataset as one uint8 tensor on the device and syncs only when it logs.
 
     python benchmarks/train_throughput.py --device cpu                 # DCGAN
     python benchmarks/train_throughput.py --device cpu --paper wgan-gp # n_critic 5 + gradient penalty
+    python benchmarks/train_throughput.py --device cuda --amp bf16 --channels-last --compile  # ours sped up
+
+The speed switches (harness.acceleration, as `gan-bench run` takes them) apply to ours only: the
+reference stays the plain loop, so the ratio says what the switches buy on top of the harness.
 
 Uses real CIFAR-10 from --data-root / $GAN_BENCH_DATA when present, else random images written in
 the real `cifar-10-batches-py` format. Last line (parseable):
-    train_throughput paper=<id> ours_img_s=<n> reference_img_s=<n> ratio=<ours/reference>
+    train_throughput paper=<id> amp=<off|bf16> channels_last=<0|1> compile=<0|1> ours_img_s=<n> reference_img_s=<n> ratio=<ours/reference>
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from harness.acceleration import Acceleration  # noqa: E402
 from harness.batches import DeviceBatches  # noqa: E402
 from harness.budget import NAMED_BUDGETS  # noqa: E402
 from harness.data import data_root, load_images  # noqa: E402
@@ -56,13 +61,15 @@ def build(paper: str, device: torch.device, seed: int = 0):
 
 
 # ------------------------------------------------------------------------------------------------ ours
-def ours(paper: str, root: Path, device: torch.device, batch: int, steps: int) -> float:
+def ours(paper: str, root: Path, device: torch.device, batch: int, steps: int,
+         acceleration: Acceleration = Acceleration()) -> float:
     repro = build(paper, device)
+    acceleration.apply(repro)
     data = load_images("cifar10", "train", root)
-    batches = DeviceBatches(data, batch, device, seed=0)
+    batches = DeviceBatches(data, batch, device, seed=0, memory_format=acceleration.memory_format)
     budget = dataclasses.replace(NAMED_BUDGETS["smoke"], g_steps=3, batch_size=batch, log_every=10**9)
-    Trainer(repro, batches, budget).run()  # warm-up: allocator, cuDNN autotuning
-    trainer = Trainer(repro, batches, dataclasses.replace(budget, g_steps=steps))
+    Trainer(repro, batches, budget, acceleration=acceleration).run()  # warm-up: allocator, cuDNN, compile
+    trainer = Trainer(repro, batches, dataclasses.replace(budget, g_steps=steps), acceleration=acceleration)
     _sync(device)
     started = time.perf_counter()
     outcome = trainer.run()
@@ -143,18 +150,23 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="timed G steps per measurement")
     parser.add_argument("--repeats", type=int, default=2, help="ours/reference pairs, alternated; medians reported")
     parser.add_argument("--data-root", default=None)
+    parser.add_argument("--amp", default="off", choices=["off", "bf16"], help="ours: bf16 autocast")
+    parser.add_argument("--channels-last", action="store_true", help="ours: NHWC networks and batches")
+    parser.add_argument("--compile", action="store_true", help="ours: torch.compile of each network")
     args = parser.parse_args()
     device = pick_device(args.device)
+    acceleration = Acceleration(amp=args.amp, channels_last=args.channels_last, compile=args.compile)
     steps = args.steps or (200 if device.type == "cuda" else (20 if args.paper == "dcgan" else 6))
     root = cifar_root(args.data_root)
     ours_runs, reference_runs = [], []
     for _ in range(args.repeats):
-        ours_runs.append(ours(args.paper, root, device, args.batch, steps))
+        ours_runs.append(ours(args.paper, root, device, args.batch, steps, acceleration))
         reference_runs.append(reference(args.paper, root, device, args.batch, steps))
         print(f"  ours {ours_runs[-1]:.1f} img/s, reference {reference_runs[-1]:.1f} img/s")
     a, b = statistics.median(ours_runs), statistics.median(reference_runs)
     print(f"device={device} threads={torch.get_num_threads()} batch={args.batch} steps={steps} repeats={args.repeats}")
-    print(f"train_throughput paper={args.paper} ours_img_s={a:.1f} reference_img_s={b:.1f} ratio={a / b:.2f}")
+    switches = f"amp={args.amp} channels_last={int(args.channels_last)} compile={int(args.compile)}"
+    print(f"train_throughput paper={args.paper} {switches} ours_img_s={a:.1f} reference_img_s={b:.1f} ratio={a / b:.2f}")
 
 
 if __name__ == "__main__":

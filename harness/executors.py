@@ -31,7 +31,8 @@ from submitit.core.utils import pickle_load
 from harness.errors import GanBenchError
 from harness.jobs import last_line
 from harness.registry import Registry
-from harness.sweep import DEFAULT_STALE_AFTER_MIN, Cell, Ledger, SweepSpec, absolute, counts, expand, plan, survey
+from harness.sweep import (DEFAULT_STALE_AFTER_MIN, Cell, Ledger, SweepSpec, absolute, cell_budget, counts, expand,
+                           plan, survey)
 
 GRACE_S = 60  # a SIGTERMed run's time to checkpoint and leave before it is killed
 SIGNAL_DELAY_S = 120  # submitit signals a job this long before its time limit: room for GRACE_S
@@ -138,6 +139,8 @@ def run_args(spec: SweepSpec, cell: Cell) -> list[str]:
         args.append("--no-eval")
     if spec.checkpoint_every:
         args += ["--checkpoint-every", str(spec.checkpoint_every)]
+    if spec.g_steps:
+        args += ["--g-steps", str(spec.g_steps)]
     if spec.data_root:
         args += ["--data-root", str(spec.data_root)]
     return args
@@ -279,6 +282,27 @@ def _submit_slurm(spec: SweepSpec, submissions: list[Submission], ledger: Ledger
 
 
 # ---------------------------------------------------------------------------------------- launch
+def _say_plan(spec: SweepSpec, registry: Registry, todo, say: Callable[[str], None]) -> None:
+    """Each cell to start or resume, its budget and training time estimated from finished runs."""
+    from harness import cost
+
+    known = cost.measurements(spec.runs_dir, cost.REPO_RESULTS)  # this site's runs first, then the published
+    total, unknown = 0.0, []
+    for action, cell, run in [("run", c, None) for c in todo.run] + [("resume", c, r) for c, r in todo.resume]:
+        budget = cell_budget(spec, registry, cell)
+        found = cost.estimate(cell.paper, cell.dataset, budget, known)
+        total += found.seconds if found else 0.0
+        if found is None:
+            unknown.append(cell.key)
+        say(f"would {action:<6} {cell.key}  {cost.describe(cell.paper, cell.dataset, budget, found)}"
+            + (f"  from {run}" if run else ""))
+    cells = len(todo.run) + len(todo.resume)
+    if cells:
+        say(f"estimated training: {cost.human(total)} for {cells - len(unknown)} of {cells} cells one after another "
+            "on the measured devices (resumed cells counted whole; scoring not included)"
+            + (f"; not measured: {', '.join(unknown)}" if unknown else ""))
+
+
 def launch(spec: SweepSpec, registry: Registry, say=print, dry_run: bool = False,
            stale_after_min: float = DEFAULT_STALE_AFTER_MIN) -> int:
     """Expand, skip what is done or running, resume what was interrupted, submit the rest.
@@ -294,10 +318,7 @@ def launch(spec: SweepSpec, registry: Registry, say=print, dry_run: bool = False
     say(f"{len(cells)} cells: {len(todo.run)} to start, {len(todo.resume)} to resume, "
         f"{len(todo.skip)} skipped{f' ({skipped})' if skipped else ''}")
     if dry_run:
-        for cell in todo.run:
-            say(f"would run    {cell.key}")
-        for cell, run in todo.resume:
-            say(f"would resume {cell.key}  {run}")
+        _say_plan(spec, registry, todo, say)
         return 0
     submissions = [Submission(cell, "resume", run) for cell, run in todo.resume]
     submissions += [Submission(cell, "run") for cell in todo.run]

@@ -7,6 +7,7 @@ code that submits jobs.
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 SLURM_ACTIVE = ("PENDING", "RUNNING", "REQUEUED", "CONFIGURING", "COMPLETING", "RESIZING", "SUSPENDED",
@@ -31,15 +32,36 @@ def job_liveness(record: dict) -> tuple[str, str]:
     if record["kind"] == "local":
         return ("active", "") if submitit_process(record["job_id"]) else ("failed", "job ended without a result (killed?)")
     if record["kind"] == "slurm":
-        try:
-            state = submitit.SlurmJob(folder=record["folder"], job_id=record["job_id"]).state.upper()
-        except Exception:  # noqa: BLE001 - no sacct here, or SLURM unreachable
-            return "unknown", ""
+        state = slurm_state(record["folder"], record["job_id"])
         if state.startswith(SLURM_ACTIVE):
             return "active", state
         if state.startswith(SLURM_FAILED):
             return "failed", f"SLURM state {state}"
     return "unknown", ""  # debug jobs run inside the sweep; nothing to ask afterwards
+
+
+def slurm_state(folder: str, job_id: str) -> str:
+    """A SLURM job's state, from the controller (`scontrol show job`: queued, running and recently
+    ended jobs) or else from accounting (`sacct`, through submitit); "UNKNOWN" when neither knows it.
+
+    The controller is asked first because `sacct` needs slurmdbd, which small clusters often lack
+    ("Slurm accounting storage is disabled"), and because it knows a requeued job's state at once.
+    """
+    import submitit
+
+    try:
+        shown = subprocess.run(["scontrol", "show", "job", "--oneliner", job_id], capture_output=True,
+                               text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        shown = None
+    if shown is not None and shown.returncode == 0:
+        fields = dict(item.partition("=")[::2] for item in shown.stdout.split())
+        if fields.get("JobState"):
+            return fields["JobState"].upper()
+    try:
+        return submitit.SlurmJob(folder=folder, job_id=job_id).state.upper()
+    except Exception:  # noqa: BLE001 - no sacct here, or SLURM unreachable
+        return "UNKNOWN"
 
 
 def last_line(text: str) -> str:

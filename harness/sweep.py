@@ -27,7 +27,7 @@ from typing import Literal, Optional
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from harness.budget import BUDGET_NAMES, resolve_budget
+from harness.budget import BUDGET_NAMES, Budget, resolve_budget
 from harness.errors import GanBenchError
 from harness.registry import Registry
 
@@ -74,6 +74,7 @@ class SweepSpec(BaseModel):
     extractor: str = "auto"
     data_root: Optional[Path] = None
     checkpoint_every: Optional[int] = Field(None, gt=0)  # passed to each run (note: it renames the budget)
+    g_steps: Optional[int] = Field(None, gt=0)  # each run's --g-steps (renames the budget too): tests, trials
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
 
     @field_validator("seeds")
@@ -156,7 +157,6 @@ def expand(spec: SweepSpec, registry: Registry) -> tuple[list[Cell], list[str]]:
         unknown = [d for d in spec.datasets if d not in supported]
         if unknown:
             raise GanBenchError(f"no listed paper supports dataset {unknown[0]!r}")
-    overrides = {"checkpoint_every": spec.checkpoint_every}
     cells, left_out = [], []
     for entry in entries:
         repro = entry.reproduction
@@ -165,9 +165,16 @@ def expand(spec: SweepSpec, registry: Registry) -> tuple[list[Cell], list[str]]:
                 left_out.append(f"{entry.id}/{dataset}")
                 continue
             for budget in spec.budgets:
-                budget_dir = resolve_budget(budget, repro.paper_budget, overrides).name
+                budget_dir = cell_budget(spec, registry, Cell(entry.id, dataset, budget, 0, budget)).name
                 cells.extend(Cell(entry.id, dataset, budget, seed, budget_dir) for seed in spec.seeds)
     return cells, left_out
+
+
+def cell_budget(spec: SweepSpec, registry: Registry, cell: Cell) -> Budget:
+    """The budget a cell's run trains under (the sweep's overrides applied)."""
+    repro = registry.get(cell.paper).reproduction
+    return resolve_budget(cell.budget, repro.paper_budget, {"checkpoint_every": spec.checkpoint_every,
+                                                            "g_steps": spec.g_steps})
 
 
 # ---------------------------------------------------------------------------------------- ledger

@@ -38,9 +38,9 @@ def final_state(path: Path) -> dict:
     return torch.load(path / "checkpoint.pt", map_location="cpu", weights_only=True)
 
 
-def assert_same_training(a: Path, b: Path) -> None:
+def assert_same_training(a: Path, b: Path, g_steps: int = 60) -> None:
     state_a, state_b = final_state(a), final_state(b)
-    assert state_a["progress"]["g_steps"] == state_b["progress"]["g_steps"] == 60
+    assert state_a["progress"]["g_steps"] == state_b["progress"]["g_steps"] == g_steps
     for net in ("G", "D", "opt_G", "opt_D"):
         flat_a = torch.nn.utils.parameters_to_vector([t.float() for t in _tensors(state_a["reproduction"][net])])
         flat_b = torch.nn.utils.parameters_to_vector([t.float() for t in _tensors(state_b["reproduction"][net])])
