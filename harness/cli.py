@@ -327,6 +327,11 @@ def evaluate(
         typer.echo(_format_score(score))
 
 
+from harness.score_real_command import score_real as _score_real  # noqa: E402  (imports typer only)
+
+app.command("score-real")(friendly(_score_real))
+
+
 # ---------------------------------------------------------------------------------------------- report
 @app.command()
 @friendly

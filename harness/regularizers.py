@@ -49,11 +49,16 @@ def orthogonal_regularisation(module: nn.Module, strength: float = 1e-4) -> Tens
 
 
 class EMA(nn.Module):
-    """An exponential moving average of a network's weights (buffers copied), for sampling."""
+    """An exponential moving average of a network's weights, for sampling.
 
-    def __init__(self, source: nn.Module, decay: float = 0.999):
+    Buffers (batchnorm running statistics, power-iteration vectors) are copied from the source, or,
+    with `average_buffers`, averaged like the weights wherever they are floating point (BigGAN's
+    `utils.ema` averages the whole state dict); integer buffers (BN's batch counter) are copied."""
+
+    def __init__(self, source: nn.Module, decay: float = 0.999, average_buffers: bool = False):
         super().__init__()
         self.decay = decay
+        self.average_buffers = average_buffers
         self.shadow = copy.deepcopy(source).eval().requires_grad_(False)
 
     @torch.no_grad()
@@ -61,7 +66,10 @@ class EMA(nn.Module):
         for ema_p, p in zip(self.shadow.parameters(), source.parameters()):
             ema_p.lerp_(p.detach(), 1.0 - self.decay)
         for ema_b, b in zip(self.shadow.buffers(), source.buffers()):
-            ema_b.copy_(b)
+            if self.average_buffers and ema_b.is_floating_point():
+                ema_b.lerp_(b, 1.0 - self.decay)
+            else:
+                ema_b.copy_(b)
 
     def forward(self, *args, **kwargs):
         return self.shadow(*args, **kwargs)

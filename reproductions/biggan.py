@@ -12,9 +12,12 @@ regularisation) and appendix B (architecture):
   chunk feeds the dense layer, every other chunk is concatenated with the shared embedding and
   conditions one ResBlock's BNs (`reproductions/conditional.py`, `cond_dim` mode).
 - Eq. 3: orthogonal regularisation R_β(W) = β‖WᵀW ⊙ (1 − I)‖²_F on G's weights, β = 10⁻⁴, added to
-  G's loss (`harness.regularizers.orthogonal_regularisation`; the shared embedding is exempt).
+  G's loss (`harness.regularizers.orthogonal_regularisation`; the shared embedding is exempt). The
+  authors' `utils.ortho` adds 2β(WWᵀ ⊙ (1 − I))W to the gradient, half the gradient of eq. 3 as
+  written (4β(…)W), so G's objective carries R_β/2: the released code's regulariser.
 - Sampling uses an exponential moving average of G's weights with decay 0.9999 (the paper's
-  experimental details), started after some steps (`harness.regularizers.EMA`).
+  experimental details), started after some steps (`harness.regularizers.EMA`); as the authors'
+  `utils.ema` runs over G's whole state dict, the BN running statistics are averaged too.
 - Section 3.1, truncation trick: z ~ N(0, I) with every value whose magnitude exceeds a threshold
   resampled (`truncated_normal`); `truncation=None` keeps the untruncated prior used for scores.
 
@@ -145,7 +148,7 @@ class BigGAN(Reproduction):
                 spectral_norm_all(child, hp.power_iterations)
         self.G = G.to(device)
         self.D = spectral_norm_all(D, hp.power_iterations).to(device)
-        self.G_ema = EMA(self.G, decay=hp.ema_decay)
+        self.G_ema = EMA(self.G, decay=hp.ema_decay, average_buffers=True)  # utils.ema: the whole state dict
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=hp.g_lr, betas=(hp.beta1, hp.beta2))
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=hp.d_lr, betas=(hp.beta1, hp.beta2))
 
@@ -159,7 +162,8 @@ class BigGAN(Reproduction):
         """(hinge G loss + R_β(G), hinge part, R_β part): eq. 3 enters G's objective."""
         adversarial = g_loss_hinge(d_fake)
         beta = self.hp.ortho_strength
-        ortho = orthogonal_regularisation(self.G, beta) if beta > 0 else torch.zeros_like(adversarial)
+        # Half of eq. 3, whose gradient is utils.ortho's 2β(WWᵀ ⊙ (1 − I))W.
+        ortho = 0.5 * orthogonal_regularisation(self.G, beta) if beta > 0 else torch.zeros_like(adversarial)
         return adversarial + ortho, adversarial, ortho
 
     def train_step(self, real: Sequence[Batch], step: int) -> dict[str, torch.Tensor]:

@@ -25,9 +25,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from harness.batches import Batch
-from harness.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
+from harness.losses import binary_accuracy, g_loss_nonsaturating
 from harness.reproduction import DataSpec, Reproduction, evaluating
-from reproductions.gan import Maxout, from_unit_interval, set_sgd, sgd_schedule, to_unit_interval, uniform_init
+from reproductions.gan import Maxout, discriminator_loss, from_unit_interval, set_sgd, sgd_schedule, to_unit_interval, uniform_init
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ class ConditionalGAN(Reproduction):
             y_fake = self.random_labels(len(batch))
             fake = self.G(self.noise(len(batch)), y_fake).detach()
             d_real, d_fake = self.D(batch.images, batch.labels), self.D(fake, y_fake)
-            loss_d = d_loss_gan(d_real, d_fake)
+            loss_d = discriminator_loss(d_real, d_fake)  # halved, as in the GAN code it is built on
             self.update(self.opt_D, loss_d)
 
         # G: the non-saturating form of eq. 2's G objective (GAN paper, section 3).

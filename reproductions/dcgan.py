@@ -13,12 +13,17 @@ adversarial training"). The architecture guidelines of section 3:
 Section 4: minibatch SGD with batch 128, weights from N(0, 0.02), Adam with lr 0.0002 and β1 0.5.
 The paper's G is drawn for 64x64 (4→8→16→32→64); we build the same ladder for 32 px (4→…→32) and
 for 28 px (7→14→28) by starting from a 7x7 projection.
+
+Where the paper and the reference code differ we follow the code (pytorch/examples dcgan/main.py and
+soumith/dcgan.torch main.lua, whose schedule our `paper` budget uses): z ~ N(0, I) and ngf = 64, so
+the 64 px G is 512→256→128→64 channels. The paper draws z from "a uniform noise distribution" and
+its fig. 1 G is twice as wide (1024→…→128): `--set z_distribution=uniform --set g_width=128`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Literal, Sequence
 
 import torch
 from torch import nn
@@ -31,8 +36,11 @@ from reproductions.blocks import init_normal, ladder
 
 @dataclass(frozen=True)
 class Hyperparameters:
-    z_dim: int = 100  # "a uniform noise distribution Z" of 100 dims (fig. 1); we draw N(0, I) as most ports do
-    g_width: int = 64  # width of G's last hidden layer; doubles towards the input (fig. 1 ends at 128 for 64 px)
+    z_dim: int = 100  # fig. 1: 100 dims
+    # "normal": N(0, I), as pytorch/examples and dcgan.torch (noise = 'normal'); "uniform": the
+    # paper's "uniform noise distribution", U(-1, 1) as dcgan.torch's uniform option draws it.
+    z_distribution: Literal["normal", "uniform"] = "normal"
+    g_width: int = 64  # ngf of the reference code: width of G's last hidden layer, doubling towards the input (fig. 1: 128)
     d_width: int = 64
     lr: float = 2e-4  # section 4: "0.001 was too high, using 0.0002 instead"
     beta1: float = 0.5  # section 4: "0.9 resulted in training oscillation and instability"
@@ -93,6 +101,11 @@ class DCGAN(Reproduction):
         betas = (hp.beta1, hp.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=hp.lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=hp.lr, betas=betas)
+
+    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        if self.hp.z_distribution == "uniform":
+            return torch.rand(n, self.hp.z_dim, device=self.device, generator=generator) * 2 - 1
+        return super().noise(n, generator)
 
     def train_step(self, real: Sequence[Batch], step: int) -> dict[str, torch.Tensor]:
         # D: maximise log D(x) + log(1 - D(G(z))). Real and fake go through D as separate batches,

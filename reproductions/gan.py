@@ -6,6 +6,8 @@ and the released MNIST configuration (github.com/goodfeli/adversarial, `mnist.ya
 the paper leaves out:
 
 - Eq. 1, the value function: min_G max_D E_x[log D(x)] + E_z[log(1 - D(G(z)))].
+- The released code's objective (`AdversaryCost2`): D minimises 0.5·(cross-entropy on the real
+  batch + cross-entropy on the generated one), half of −eq. 1; G's non-saturating cost is not halved.
 - Algorithm 1: k discriminator updates, then one generator update ("we used k = 1").
 - Section 3: early in training log(1 - D(G(z))) saturates, so "rather than training G to minimize
   log(1 - D(G(z))) we can train G to maximize log D(G(z))". Both are here (`g_loss`).
@@ -50,6 +52,12 @@ class Hyperparameters:
     momentum_ramp_steps: int = 125_000
     g_init_range: float = 0.05  # irange .05
     d_init_range: float = 0.005  # irange .005
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """AdversaryCost2's d_obj = 0.5 * (cost(1, D(x)) + cost(0, D(G(z)))): half of −eq. 1, which under
+    plain SGD halves D's step size relative to the unhalved loss."""
+    return 0.5 * d_loss_gan(real_logits, fake_logits)
 
 
 def sgd_schedule(step: int, hp: Any) -> tuple[float, float]:
@@ -160,7 +168,7 @@ class GAN(Reproduction):
         for batch in real:
             fake = self.G(self.noise(len(batch))).detach()
             d_real, d_fake = self.D(batch.images), self.D(fake)
-            loss_d = d_loss_gan(d_real, d_fake)
+            loss_d = discriminator_loss(d_real, d_fake)
             self.update(self.opt_D, loss_d)
 
         # Algorithm 1, outer step: one G update through D (dropout on, as in the released code).

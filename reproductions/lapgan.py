@@ -333,18 +333,23 @@ class LAPGAN(Reproduction):
         self._schedule(step, (self._batch_size or len(real[0])) * len(real))
         labels = None
         # D: for every level at once, h_k and l_k from the real images' own pyramids against h̃_k generated
-        # on those same l_k. Real and generated examples share one minibatch, as in the released code;
+        # on the low-pass images of *other* real images: the released code (conditional_adversarial.lua)
+        # fills the generated half's cond_inputs from freshly drawn random images, here a random
+        # permutation of the batch. Real and generated examples share one minibatch, as in that code;
         # its BCECriterion averages over all of them, which is half of d_loss_gan (a mean over each half).
         for batch in real:
             n = len(batch)
             labels = batch.labels if self.conditional else None
             bands = laplacian_pyramid(batch.images, self.levels)
             lows = [upsample(coarse) for coarse in gaussian_pyramid(batch.images, self.levels)[1:]]
+            others = torch.randperm(n, device=self.device)
+            fake_lows = [low[others] for low in lows]
+            fake_labels = None if labels is None else labels[others]
             with torch.no_grad():
-                fakes = self.G(self.noise(n), lows, labels)
+                fakes = self.G(self.noise(n), fake_lows, fake_labels)
             both = [torch.cat([r, f]) for r, f in zip(bands, fakes)]
-            logits = self.D(both, [torch.cat([low, low]) for low in lows],
-                            None if labels is None else torch.cat([labels, labels]))
+            logits = self.D(both, [torch.cat([low, fake_low]) for low, fake_low in zip(lows, fake_lows)],
+                            None if labels is None else torch.cat([labels, fake_labels]))
             d_real, d_fake = [x[:n] for x in logits], [x[n:] for x in logits]
             d_losses = [0.5 * d_loss_gan(r, f) for r, f in zip(d_real, d_fake)]
             self.update(self.opt_D, torch.stack(d_losses).sum())

@@ -14,11 +14,15 @@ with which "SN-GANs performed even better" (Table 2, rows "Eq.(17)"); hinge is o
 
 Architectures (`architecture`), each with the optimiser the paper pairs with it:
 - "cnn": Table 3, the standard CNN (G: dense → 4×4×512, three 4×4 stride-2 deconvolutions with BN
-  and ReLU, 3×3 conv, tanh; D: seven 3×3/4×4 convolutions with LeakyReLU 0.1, dense). Adam setting
+  and ReLU, 3×3 conv, tanh — the dense layer too is followed by BN and ReLU, as in the authors'
+  chainer-gan-lib `DCGANGenerator`: relu(bn0(l0(z))); D: seven 3×3/4×4 convolutions with LeakyReLU 0.1, dense). Adam setting
   C of Table 1 (α = 2·10⁻⁴, β1 = 0.5, β2 = 0.999, n_dis = 1), the setting of appendix C.1.
 - "resnet": Table 4 (G: dense → 4×4×256, three up-ResBlocks of 256, BN, ReLU, conv, tanh; D: two
   down-ResBlocks and two ResBlocks of 128, ReLU, global sum pooling, dense), with appendix B.2's
-  hyperparameters taken from WGAN-GP: α = 2·10⁻⁴, β1 = 0, β2 = 0.9, n_dis = 5.
+  hyperparameters taken from WGAN-GP: α = 2·10⁻⁴, β1 = 0, β2 = 0.9, n_dis = 5. The authors'
+  sngan_projection config for it (configs/sn_cifar10_unconditional.yml) also draws G's batch at
+  twice D's (n_gen_samples 128 against batchsize 64) and decays α linearly to 0 over the run
+  (LinearShift from iteration 0 to the last); both are the defaults here.
 z ∈ R^128 ~ N(0, I) throughout ("we set d_z to 128 for all of our experiments").
 """
 
@@ -42,11 +46,13 @@ class Setting(NamedTuple):
     beta1: float
     beta2: float
     n_dis: int
+    g_batch_multiple: int  # G's batch as a multiple of D's
+    lr_decay: bool  # linear decay of α to 0 over the planned G steps
 
 
 PAPER_SETTINGS = {
-    "cnn": Setting(2e-4, 0.5, 0.999, 1),  # Table 1, setting C
-    "resnet": Setting(2e-4, 0.0, 0.9, 5),  # appendix B.2
+    "cnn": Setting(2e-4, 0.5, 0.999, 1, 1, False),  # Table 1, setting C; chainer-gan-lib: one batch size, no decay
+    "resnet": Setting(2e-4, 0.0, 0.9, 5, 2, True),  # appendix B.2; sngan_projection: G batch 128 vs 64, decay to 0
 }
 _LOSSES = {"hinge": (d_loss_hinge, g_loss_hinge), "standard": (d_loss_gan, g_loss_nonsaturating)}
 
@@ -61,6 +67,8 @@ class Hyperparameters:
     beta1: float | None = None
     beta2: float | None = None
     d_steps_per_g_step: int | None = None  # n_dis
+    g_batch_multiple: int | None = None
+    lr_decay: bool | None = None
     power_iterations: int = 1  # appendix A: "one round of power iteration was sufficient"
     leaky_slope: float = 0.1  # Table 3: "The slopes of all lReLU functions in the networks are set to 0.1"
 
@@ -73,7 +81,9 @@ class CNNGenerator(nn.Module):
         start, ups = ladder(resolution)
         widths = [512, 256, 128, 64][-(ups + 1):]
         self.shape = (widths[0], start, start)
-        self.dense = nn.Linear(z_dim, widths[0] * start * start)
+        features = widths[0] * start * start
+        # chainer-gan-lib's DCGANGenerator: relu(bn0(l0(z))), bn0 over all bottom_width²·ch features.
+        self.dense = nn.Sequential(nn.Linear(z_dim, features), nn.BatchNorm1d(features), nn.ReLU())
         layers: list[nn.Module] = []
         for c_in, c_out in zip(widths, widths[1:]):
             layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1), nn.BatchNorm2d(c_out), nn.ReLU()]
@@ -123,16 +133,32 @@ class SNGAN(Reproduction):
             paper.beta1 if hp.beta1 is None else hp.beta1,
             paper.beta2 if hp.beta2 is None else hp.beta2,
             paper.n_dis if hp.d_steps_per_g_step is None else hp.d_steps_per_g_step,
+            paper.g_batch_multiple if hp.g_batch_multiple is None else hp.g_batch_multiple,
+            paper.lr_decay if hp.lr_decay is None else hp.lr_decay,
         )
         betas = (self.setting.beta1, self.setting.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=self.setting.lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=self.setting.lr, betas=betas)
         self.d_loss, self.g_loss = _LOSSES[hp.loss]
+        self.total_g_steps: int | None = None  # set by plan(); until then α stays constant
+
+    def plan(self, g_steps: int, batch_size: int) -> None:
+        self.total_g_steps = g_steps
+
+    def lr_factor(self, step: int) -> float:
+        """sngan_projection's LinearShift of α from its value at step 0 to 0 at the last planned step."""
+        if not self.setting.lr_decay or not self.total_g_steps:
+            return 1.0
+        return max(0.0, 1.0 - step / self.total_g_steps)
 
     def d_steps(self, step: int) -> int:
         return self.setting.n_dis
 
     def train_step(self, real: Sequence[Batch], step: int) -> dict[str, torch.Tensor]:
+        lr = self.setting.lr * self.lr_factor(step)
+        for optimizer in (self.opt_G, self.opt_D):
+            for group in optimizer.param_groups:
+                group["lr"] = lr
         # n_dis updates of D, each of which also advances every layer's power iteration (Algorithm 1).
         for batch in real:
             with torch.no_grad():
@@ -141,9 +167,9 @@ class SNGAN(Reproduction):
             loss_d = self.d_loss(d_real, d_fake)  # eq. (16) negated, or eq. (15) negated
             self.update(self.opt_D, loss_d)
 
-        # One G update: eq. (17), or the non-saturating cost.
+        # One G update: eq. (17), or the non-saturating cost, on g_batch_multiple × D's batch.
         self.D.requires_grad_(False)
-        loss_g = self.g_loss(self.D(self.G(self.noise(len(real[-1])))))
+        loss_g = self.g_loss(self.D(self.G(self.noise(self.setting.g_batch_multiple * len(real[-1])))))
         self.update(self.opt_G, loss_g)
         self.D.requires_grad_(True)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),

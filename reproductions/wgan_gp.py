@@ -10,7 +10,8 @@ defaults: n_critic = 5, Adam α = 0.0001, β1 = 0, β2 = 0.9. "No critic batch n
 
 Two architectures (`architecture`):
 - "resnet": appendix F, the CIFAR-10 model of Table 3 (IS 7.86): pre-activation ResBlocks of 128
-  channels, BN in G only, Adam α = 2·10⁻⁴ decayed linearly to 0 over 100k G steps, batch 64.
+  channels, BN in G only, Adam α = 2·10⁻⁴ decayed linearly to 0 over 100k G steps, batch 64;
+  the authors' gan_cifar_resnet.py draws G's batch at twice the critic's (GEN_BS_MULTIPLE = 2).
   The registry makes it the CIFAR-10 default.
 - "cnn": the DCGAN-like network of the authors' gan_cifar.py (dense → 5×5 stride-2 deconvolutions
   with BN in G; 5×5 stride-2 convolutions with LeakyReLU and no BN in the critic; DIM 128, and 64
@@ -34,6 +35,8 @@ from reproductions.blocks import ResNetDiscriminator, ResNetGenerator, conv_out,
 
 # Per-architecture optimiser settings: (learning rate, G steps of linear decay to 0; 0 = constant).
 _PAPER_LR = {"cnn": (1e-4, 0), "resnet": (2e-4, 100_000)}  # Algorithm 1 / appendix F
+# G's batch as a multiple of the critic's: gan_cifar.py uses one batch size, gan_cifar_resnet.py 2.
+_GEN_BS_MULTIPLE = {"cnn": 1, "resnet": 2}
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Hyperparameters:
     d_steps_per_g_step: int = 5  # n_critic
     lr: float | None = None  # None: the architecture's setting (cnn 1e-4, Algorithm 1; resnet 2e-4, app. F)
     lr_decay_g_steps: int | None = None  # None: the architecture's (cnn: none; resnet: linear to 0 over 100k)
+    g_batch_multiple: int | None = None  # None: the architecture's (_GEN_BS_MULTIPLE)
     beta1: float = 0.0  # Algorithm 1
     beta2: float = 0.9
     critic_norm: Literal["none", "layer"] = "none"  # cnn only; section 4 recommends layer norm if any
@@ -114,6 +118,7 @@ class WGANGP(Reproduction):
         factor = (lambda g_step: max(0.0, 1.0 - g_step / decay)) if decay > 0 else (lambda g_step: 1.0)
         self.sched_G = torch.optim.lr_scheduler.LambdaLR(self.opt_G, factor)
         self.sched_D = torch.optim.lr_scheduler.LambdaLR(self.opt_D, factor)
+        self.g_batch_multiple = _GEN_BS_MULTIPLE[hp.architecture] if hp.g_batch_multiple is None else hp.g_batch_multiple
 
     def train_step(self, real: Sequence[Batch], step: int) -> dict[str, torch.Tensor]:
         # Algorithm 1, lines 2-10: n_critic critic updates on eq. (3).
@@ -125,9 +130,9 @@ class WGANGP(Reproduction):
             loss_d = wasserstein + self.hp.gp_weight * penalty
             self.update(self.opt_D, loss_d)
 
-        # Lines 11-12: one generator update on −D(G(z)).
+        # Lines 11-12: one generator update on −D(G(z)), on g_batch_multiple × the critic's batch.
         self.D.requires_grad_(False)
-        loss_g = g_loss_wasserstein(self.D(self.G(self.noise(len(real[-1])))))
+        loss_g = g_loss_wasserstein(self.D(self.G(self.noise(self.g_batch_multiple * len(real[-1])))))
         self.update(self.opt_G, loss_g)
         self.D.requires_grad_(True)
         self.sched_G.step()

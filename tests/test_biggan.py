@@ -90,7 +90,7 @@ def test_orthogonal_regulariser_is_part_of_the_generator_loss():
     repro = build(SPECS[1], ortho_strength=1e-2)
     d_fake = torch.randn(8)
     total, hinge, ortho = repro.generator_loss(d_fake)
-    expected = orthogonal_regularisation(repro.G, 1e-2)
+    expected = 0.5 * orthogonal_regularisation(repro.G, 1e-2)  # the authors' utils.ortho: half of eq. 3
     assert ortho.item() == pytest.approx(expected.item()) and ortho.item() > 0
     assert total.item() == pytest.approx(hinge.item() + ortho.item())
     assert hinge.item() == pytest.approx(-d_fake.mean().item())

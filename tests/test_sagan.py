@@ -66,7 +66,7 @@ def test_attention_sits_on_a_quarter_side_map_in_g_and_d_and_starts_as_identity(
 def test_self_attention_equations():
     torch.manual_seed(0)
     block = SelfAttention(16)
-    assert block.f.out_channels == block.g.out_channels == block.h.out_channels == 2  # C̄ = C/8
+    assert block.f.out_channels == block.g.out_channels == 2 and block.h.out_channels == 8  # C/8; values C/2
     x = torch.randn(2, 16, 5, 5)
     beta = block.attention_map(x)
     assert beta.shape == (2, 25, 25)
@@ -76,7 +76,7 @@ def test_self_attention_equations():
     y = block(x)
     assert not torch.allclose(y, x)
     # y = γ·v(Σ_i β_{j,i} h(x_i)) + x, written out for one location j of sample 0
-    h = block.h(x)[0].flatten(1)  # (C̄, N)
+    h = block.h(x)[0].flatten(1)  # (C/2, N)
     o_j = block.v.weight[:, :, 0, 0] @ (h @ beta[0, 7])
     assert torch.allclose(y[0].flatten(1)[:, 7], o_j + x[0].flatten(1)[:, 7], atol=1e-5)
 

@@ -172,21 +172,25 @@ class Evaluator:
         return self.protocol.dataset + (f"/{self._domain}" if self._domain else "")
 
     def score(self, sample: Callable[[int, torch.Generator], torch.Tensor], seed: int) -> dict[str, float]:
-        from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
-        from torch_fidelity.metric_isc import isc_features_to_metric
-        from torch_fidelity.metric_kid import kid_features_to_metric
+        return feature_metrics(self.generated_features(sample, seed), self.real_features(), self.protocol)
 
-        real = self.real_features()
-        fake = self.generated_features(sample, seed)
-        fid = fid_statistics_to_metric(
-            fid_features_to_statistics(fake[FID_LAYER]), fid_features_to_statistics(real[FID_LAYER]), verbose=False
-        )["frechet_inception_distance"]
-        kid = kid_features_to_metric(
-            fake[FID_LAYER], real[FID_LAYER], kid_subsets=KID_SUBSETS,
-            kid_subset_size=self.protocol.kid_subset_size, verbose=False,
-        )
-        metrics = {"fid": fid, "kid_mean": kid["kernel_inception_distance_mean"], "kid_std": kid["kernel_inception_distance_std"]}
-        if self.protocol.extractor.provides_is:
-            isc = isc_features_to_metric(fake[IS_LAYER], splits=IS_SPLITS)
-            metrics.update(is_mean=isc["inception_score_mean"], is_std=isc["inception_score_std"])
-        return metrics
+
+def feature_metrics(fake: dict[str, torch.Tensor], real: dict[str, torch.Tensor], protocol: Protocol) -> dict[str, float]:
+    """FID and KID of `fake` against `real` pool3 features (and IS of `fake`'s logits when the extractor
+    gives them), with torch-fidelity's formulas and the protocol's KID subsets and IS splits."""
+    from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+    from torch_fidelity.metric_isc import isc_features_to_metric
+    from torch_fidelity.metric_kid import kid_features_to_metric
+
+    fid = fid_statistics_to_metric(
+        fid_features_to_statistics(fake[FID_LAYER]), fid_features_to_statistics(real[FID_LAYER]), verbose=False
+    )["frechet_inception_distance"]
+    kid = kid_features_to_metric(
+        fake[FID_LAYER], real[FID_LAYER], kid_subsets=KID_SUBSETS,
+        kid_subset_size=protocol.kid_subset_size, verbose=False,
+    )
+    metrics = {"fid": fid, "kid_mean": kid["kernel_inception_distance_mean"], "kid_std": kid["kernel_inception_distance_std"]}
+    if protocol.extractor.provides_is and IS_LAYER in fake:
+        isc = isc_features_to_metric(fake[IS_LAYER], splits=IS_SPLITS)
+        metrics.update(is_mean=isc["inception_score_mean"], is_std=isc["inception_score_std"])
+    return metrics

@@ -1,0 +1,94 @@
+"""The real-data floor: FID/KID (and IS) between two real splits at a protocol's sample counts.
+
+No generator reaches a FID of 0: two finite samples of the *same* distribution already differ by
+sampling noise, and that noise grows as the sample count shrinks (SNGAN's Table 2 prints it as its
+"real data" row). `score_real` measures it like torch-fidelity's `fidelity --input1 --input2`: the
+first N images of one split (e.g. MNIST test) against the first N of another (train), or a seeded
+random N of each. Each side's features are cached, keyed by everything that decides them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from harness.data import Split, load_images
+from harness.errors import GanBenchError
+from harness.metrics.evaluate import Evaluator, Protocol, feature_metrics
+from harness.metrics.extractors import ExtractorSpec
+from harness.storage import atomic_torch_save
+
+SPLITS: tuple[Split, ...] = ("train", "test")
+MIN_SAMPLES = 2  # a covariance (FID) and a KID subset need at least two images
+
+
+@dataclass(frozen=True)
+class RealFloor:
+    """What `score-real` compared, and the metrics it got."""
+
+    dataset: str
+    split: str  # the held-out side, in the place of the generated samples
+    against: str  # the protocol's real reference split
+    samples: int  # images taken from each side
+    selection: str  # "first" or "random (seed N)"
+    protocol: Protocol
+    metrics: dict[str, float]
+
+    def to_dict(self) -> dict:
+        return {"dataset": self.dataset, "split": self.split, "against": self.against, "samples": self.samples,
+                "selection": self.selection, "protocol": self.protocol.to_dict(), "metrics": self.metrics}
+
+
+def score_real(dataset: str, split: str, against: str, samples: int, extractor: ExtractorSpec,
+               device: torch.device, data_root: Path | None = None, cache: Path | None = None,
+               random_seed: int | None = None) -> RealFloor:
+    """The metrics of `samples` images of `split` against `samples` images of `against`.
+
+    `random_seed` None takes the first `samples` images of each split (torch-fidelity's order);
+    otherwise a random subset drawn with that seed, independently per split.
+    """
+    for name, value in (("--split", split), ("--against", against)):
+        if value not in SPLITS:
+            raise GanBenchError(f"{name} {value!r}: choose one of {', '.join(SPLITS)}")
+    if split == against:
+        raise GanBenchError(f"--split and --against are both {split!r}: the floor compares two different splits")
+    if samples < MIN_SAMPLES:
+        raise GanBenchError(f"--samples {samples}: FID and KID need at least {MIN_SAMPLES} images per side")
+
+    held_out = load_images(dataset, split, data_root)  # type: ignore[arg-type]
+    reference = load_images(dataset, against, data_root)  # type: ignore[arg-type]
+    for images in (held_out, reference):
+        if len(images) < samples:
+            raise GanBenchError(f"--samples {samples}: {dataset} {images.split} has only {len(images)} images")
+
+    protocol = Protocol(dataset=dataset, resolution=held_out.info.resolution, num_samples=samples,
+                        real_split=against, real_samples=samples, extractor=extractor)
+    evaluator = Evaluator(protocol, device, data_root, cache)
+    selection = "first" if random_seed is None else f"random (seed {random_seed})"
+    fake = _cached_features(evaluator, held_out.images, dataset, split, samples, random_seed)
+    real = _cached_features(evaluator, reference.images, dataset, against, samples, random_seed)
+    return RealFloor(dataset, split, against, samples, selection, protocol, feature_metrics(fake, real, protocol))
+
+
+def _cached_features(evaluator: Evaluator, images: torch.Tensor, dataset: str, split: str, samples: int,
+                     random_seed: int | None) -> dict[str, torch.Tensor]:
+    spec = evaluator.protocol.extractor
+    chosen = "first" if random_seed is None else f"random{random_seed}"
+    path = (evaluator.cache / "real-floor" /
+            f"{dataset}-{split}-{images.shape[-1]}px-{samples}-{chosen}-{spec.kind}-{spec.weights_sha256[:16]}"
+            f"-{'+'.join(evaluator.layers)}.pt")
+    if path.exists():
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception:
+            path.unlink(missing_ok=True)  # a damaged cache entry is recomputed, never trusted
+    if random_seed is None:
+        subset = images[:samples]
+    else:
+        subset = images[torch.randperm(len(images), generator=torch.Generator().manual_seed(random_seed))[:samples]]
+    size = evaluator.batch_size
+    features = evaluator.features(subset[i : i + size] for i in range(0, samples, size))
+    atomic_torch_save(features, path)
+    return features

@@ -1,0 +1,105 @@
+"""The real-data floor (`gan-bench score-real`) and the FID formula against an independent computation."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from harness.data import load_images
+from harness.errors import GanBenchError
+from harness.metrics.evaluate import Evaluator, Protocol, feature_metrics
+from harness.metrics.extractors import FID_LAYER, resolve_extractor
+from harness.metrics.real_floor import score_real
+from tests import fixtures
+
+
+def frechet_distance_numpy(a: np.ndarray, b: np.ndarray) -> float:
+    """||mu_a - mu_b||^2 + Tr(S_a) + Tr(S_b) - 2 Tr((S_a S_b)^(1/2)), in float64 with numpy alone.
+
+    Tr((S_a S_b)^(1/2)) is the sum of the square roots of S_a S_b's eigenvalues (real and >= 0 for
+    two covariance matrices), a different route from torch-fidelity's matrix square root."""
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root_trace = np.sqrt(np.clip(np.linalg.eigvals(s_a @ s_b).real, 0, None)).sum()
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2 * root_trace)
+
+
+@pytest.fixture(scope="module")
+def tiny_detector(tmp_path_factory):
+    return fixtures.write_tiny_torchscript_detector(tmp_path_factory.mktemp("tiny") / "pool3.pt")
+
+
+def test_fid_equals_an_independent_frechet_distance(tiny_detector):
+    generator = np.random.default_rng(0)
+    fake = generator.normal(0.3, 1.0, size=(400, 16)) @ generator.normal(size=(16, 16))
+    real = generator.normal(0.0, 1.2, size=(500, 16))
+    spec = resolve_extractor("torchscript", tiny_detector)
+    protocol = Protocol("mnist", 28, 400, "train", 500, spec)
+    ours = feature_metrics({FID_LAYER: torch.from_numpy(fake)}, {FID_LAYER: torch.from_numpy(real)}, protocol)["fid"]
+    expected = frechet_distance_numpy(fake, real)
+    assert expected > 1.0  # the two sets differ, so a formula that drops a term cannot match by accident
+    assert ours == pytest.approx(expected, rel=1e-6)
+
+
+def test_score_real_compares_the_first_n_of_each_split(tiny_detector, data_root, feature_cache):
+    spec = resolve_extractor("torchscript", tiny_detector)
+    floor = score_real("mnist", "test", "train", 12, spec, torch.device("cpu"), data_root, feature_cache)
+
+    # The same metrics computed by hand from the first 12 images of each split.
+    protocol = Protocol("mnist", 28, 12, "train", 12, spec)
+    evaluator = Evaluator(protocol, torch.device("cpu"), data_root, feature_cache)
+    test, train = load_images("mnist", "test", data_root), load_images("mnist", "train", data_root)
+    expected = feature_metrics(evaluator.features(iter([test.images[:12]])),
+                               evaluator.features(iter([train.images[:12]])), protocol)
+    assert floor.selection == "first"
+    assert floor.metrics["fid"] == pytest.approx(expected["fid"], rel=1e-6)
+    assert floor.protocol.real_split == "train" and floor.protocol.num_samples == 12
+
+    shuffled = score_real("mnist", "test", "train", 12, spec, torch.device("cpu"), data_root, feature_cache, random_seed=3)
+    assert shuffled.selection == "random (seed 3)"
+    assert shuffled.metrics["fid"] != pytest.approx(floor.metrics["fid"], rel=1e-6)
+
+
+def test_score_real_reuses_cached_features(tiny_detector, data_root, tmp_path, monkeypatch):
+    spec = resolve_extractor("torchscript", tiny_detector)
+    first = score_real("mnist", "test", "train", 8, spec, torch.device("cpu"), data_root, tmp_path)
+    assert len(list((tmp_path / "real-floor").glob("*.pt"))) == 2
+
+    def no_extraction(self, batches):
+        raise AssertionError("features were recomputed despite the cache")
+
+    monkeypatch.setattr(Evaluator, "features", no_extraction)
+    again = score_real("mnist", "test", "train", 8, spec, torch.device("cpu"), data_root, tmp_path)
+    assert again.metrics == first.metrics
+
+
+def test_cli_prints_each_metric_on_its_own_line(cli, tiny_detector):
+    result = cli("score-real", "--dataset", "mnist", "--split", "test", "--against", "train", "--samples", "10",
+                 "--device", "cpu", "--extractor", "torchscript", "--extractor-weights", tiny_detector)
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^FID \d+\.\d+$", result.output, re.M)
+    assert re.search(r"^KID -?\d+\.\d+ ± \d+\.\d+$", result.output, re.M)
+    assert "[first 10 mnist test images vs first 10 train images, torchscript" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--split", "train", "--against", "train"], "both 'train'"),
+    (["--samples", "1"], "at least 2 images"),
+    (["--samples", "999999999"], "has only"),
+    (["--split", "valid"], "--split 'valid'"),
+])
+def test_bad_input_is_one_line(cli, tiny_detector, args, message):
+    result = cli("score-real", "--device", "cpu", "--extractor", "torchscript", "--extractor-weights", tiny_detector,
+                 *(["--samples", "4"] if "--samples" not in args else []), *args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_same_split_is_refused_before_loading_anything(tiny_detector):
+    spec = resolve_extractor("torchscript", tiny_detector)
+    with pytest.raises(GanBenchError, match="two different splits"):
+        score_real("no-such-dataset-is-loaded", "test", "test", 10, spec, torch.device("cpu"))
