@@ -215,6 +215,8 @@ def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceB
         "paper": entry.id, "dataset": repro.data.name, "seed": seed, "budget": budget.to_dict(),
         "status": outcome.status, "stop_reason": outcome.stop_reason, "divergence": outcome.divergence,
         "progress": outcome.progress.to_dict(), "scores": scores,
+        # batch statistics depend on the scoring batch, so its size is part of how the samples were drawn
+        "sampling": {"mode": repro.sampling, "batch_size": scorers[0].evaluator.batch_size if scorers else None},
         "provenance": run.read_config().get("provenance") or provenance(device),
         "finished_with": provenance(device)["git"],
         "resumed": resume is not None,

@@ -18,7 +18,7 @@ import dataclasses
 import importlib
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterator, Sequence
+from typing import Any, ClassVar, Iterator, Literal, Sequence
 
 import torch
 from pydantic import TypeAdapter, ValidationError
@@ -28,6 +28,8 @@ from harness.errors import GanBenchError, ReproductionImportError
 from harness.hyperparameter_layers import HyperparameterLayer, merge_layers
 from harness.schema import MODULE_NAME
 
+
+SamplingMode = Literal["running-stats", "batch-stats"]
 
 @dataclass(frozen=True)
 class DataSpec:
@@ -60,6 +62,11 @@ class Reproduction:
     translates: ClassVar[bool] = False
     # Networks with layers that some steps do not use (ProGAN's levels not yet grown): DDP must know.
     has_unused_parameters: ClassVar[bool] = False
+    # How G's normalisation layers run when the harness samples for scoring, as the paper's reference
+    # code samples: "running-stats" (eval mode: a sample never depends on its batch-mates) or
+    # "batch-stats" (train mode: each scoring batch is normalised by its own statistics, as
+    # pytorch/examples' DCGAN or improved_wgan_training sample). Recorded in every result.
+    sampling: ClassVar[SamplingMode] = "running-stats"
 
     def __init__(self, data: DataSpec, hp: Any, device: torch.device):
         self.data = data
@@ -99,11 +106,15 @@ class Reproduction:
     def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
         """`n` images in [-1, 1], shape (n, C, H, W), as the paper samples for evaluation (EMA, truncation…).
 
-        The default: `G(noise(n))` with G in eval mode (batchnorm from running statistics, so a sample
-        never depends on its batch-mates; dropout off). Papers that sample otherwise override it.
+        The default: `G(noise(n))` with G in the declared `sampling` mode. Papers that sample
+        otherwise (EMA copies, truncation, labels) override it and use `sampling_mode` likewise.
         """
-        with evaluating(self.G):
+        with self.sampling_mode(self.G):
             return self.G(self.noise(n, generator))
+
+    def sampling_mode(self, *modules: torch.nn.Module):
+        """A context in which `modules` run as this paper samples for evaluation (see `sampling`)."""
+        return evaluating(*modules) if self.sampling == "running-stats" else batch_statistics(*modules)
 
     @torch.no_grad()
     def translate(self, images: torch.Tensor, target_domain: int) -> torch.Tensor:
@@ -167,6 +178,24 @@ def evaluating(*modules: torch.nn.Module) -> Iterator[None]:
         yield
     finally:
         for module, mode in zip(modules, modes):
+            module.train(mode)
+
+
+@contextmanager
+def batch_statistics(*modules: torch.nn.Module) -> Iterator[None]:
+    """`modules` in train mode inside the block, so batchnorm normalises each batch by its own
+    statistics; every buffer (running statistics, spectral-norm vectors) and each module's mode are
+    restored afterwards, so sampling this way never changes the model or a resumed run."""
+    modes = [module.training for module in modules]
+    saved = [[buffer.clone() for buffer in module.buffers()] for module in modules]
+    for module in modules:
+        module.train()
+    try:
+        yield
+    finally:
+        for module, mode, buffers in zip(modules, modes, saved):
+            for buffer, value in zip(module.buffers(), buffers):
+                buffer.copy_(value)
             module.train(mode)
 
 

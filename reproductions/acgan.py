@@ -30,7 +30,7 @@ from torch import nn
 
 from harness.batches import Batch
 from harness.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
-from harness.reproduction import DataSpec, Reproduction, evaluating
+from harness.reproduction import DataSpec, Reproduction
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ class ACGAN(Reproduction):
         """G(c, z) for the given classes (uniform when None); batchnorm from running statistics."""
         z = self.noise(n, generator)
         labels = self.random_labels(n, generator) if labels is None else labels.to(self.device)
-        with evaluating(self.G):
+        with self.sampling_mode(self.G):
             return self.G(z, labels)
 
 

@@ -130,6 +130,8 @@ def init_orthogonal(module: nn.Module) -> None:
 class BigGAN(Reproduction):
     Hyperparameters = Hyperparameters
     conditional = True
+    # BigGAN-PyTorch's CIFAR scripts leave G_eval_mode off: the EMA copy samples with batch statistics.
+    sampling = "batch-stats"
 
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
         super().__init__(data, hp, device)
@@ -188,11 +190,11 @@ class BigGAN(Reproduction):
 
     @torch.no_grad()
     def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        """G_ema(z, y) with z truncated at `truncation` (if set); BN from the running statistics."""
+        """G_ema(z, y) with z truncated at `truncation` (if set), BN as `sampling` declares."""
         z = self.noise(n, generator, self.hp.truncation)
         labels = self.random_labels(n, generator) if labels is None else labels.to(self.device)
-        self.G_ema.shadow.eval()  # the harness's train(True) reaches the average's copy too
-        return self.G_ema(z, labels)
+        with self.sampling_mode(self.G_ema.shadow):
+            return self.G_ema(z, labels)
 
 
 REPRODUCTION = BigGAN

@@ -26,7 +26,7 @@ from torch import nn
 
 from harness.batches import Batch
 from harness.losses import binary_accuracy, g_loss_nonsaturating
-from harness.reproduction import DataSpec, Reproduction, evaluating
+from harness.reproduction import DataSpec, Reproduction
 from reproductions.gan import Maxout, discriminator_loss, from_unit_interval, set_sgd, sgd_schedule, to_unit_interval, uniform_init
 
 
@@ -142,7 +142,7 @@ class ConditionalGAN(Reproduction):
         """G(z|y) for the given labels (uniform labels when None), with dropout off."""
         z = self.noise(n, generator)  # drawn first, so the same seed gives the same z for any labels
         labels = self.random_labels(n, generator) if labels is None else labels.to(self.device)
-        with evaluating(self.G):
+        with self.sampling_mode(self.G):
             return self.G(z, labels)
 
 

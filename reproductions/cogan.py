@@ -53,7 +53,7 @@ from torch import nn
 
 from harness.batches import Batch, to_uint8, to_unit_range
 from harness.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
-from harness.reproduction import DataSpec, Reproduction, evaluating
+from harness.reproduction import DataSpec, Reproduction
 from harness.two_domain import edges, negatives
 
 G_LAYERS = 5  # the supplementary table's generator: four shareable layers and the output layer
@@ -266,7 +266,7 @@ class CoGAN(Reproduction):
         else:
             z = self.noise(n, generator)
         images = torch.empty(n, self.data.channels, self.data.resolution, self.data.resolution, device=self.device)
-        with evaluating(self.G):  # batch norm from running statistics (the deploy net's use_global_stats)
+        with self.sampling_mode(self.G):
             h = self.G.trunk(z)
             for index in (0, 1):
                 rows = labels == index

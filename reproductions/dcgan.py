@@ -91,6 +91,8 @@ class Discriminator(nn.Module):
 
 class DCGAN(Reproduction):
     Hyperparameters = Hyperparameters
+    # pytorch/examples and dcgan.torch never switch G to eval mode: samples use batch statistics.
+    sampling = "batch-stats"
 
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
         super().__init__(data, hp, device)

@@ -32,7 +32,7 @@ from torch import nn
 
 from harness.batches import Batch
 from harness.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
-from harness.reproduction import DataSpec, Reproduction, evaluating
+from harness.reproduction import DataSpec, Reproduction
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ class InfoGAN(Reproduction):
     @torch.no_grad()
     def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
         """Codes from their priors (InfoGAN is unsupervised: `labels` are not its categories)."""
-        with evaluating(self.G):
+        with self.sampling_mode(self.G):
             return self.generate(*self.codes(n, generator))
 
 

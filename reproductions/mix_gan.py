@@ -28,7 +28,7 @@ from torch import nn
 
 from harness.batches import Batch
 from harness.losses import d_loss_gan, g_loss_nonsaturating
-from harness.reproduction import DataSpec, Reproduction, evaluating
+from harness.reproduction import DataSpec, Reproduction
 from reproductions.blocks import init_normal
 from reproductions.dcgan import Discriminator, Generator
 
@@ -134,7 +134,7 @@ class MIXGAN(Reproduction):
         z = self.noise(n, generator)
         which = self.G_mix.draw(n, generator)
         images = torch.empty(n, self.data.channels, self.data.resolution, self.data.resolution, device=self.device)
-        with evaluating(self.Gs):
+        with self.sampling_mode(self.Gs):
             for i, G in enumerate(self.Gs):
                 chosen = which == i
                 if chosen.any():

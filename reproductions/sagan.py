@@ -33,7 +33,7 @@ from torch import nn
 from harness.batches import Batch
 from harness.losses import d_loss_hinge, g_loss_hinge
 from harness.regularizers import spectral_norm_all
-from harness.reproduction import DataSpec, Reproduction, evaluating
+from harness.reproduction import DataSpec, Reproduction
 from reproductions.attention import SelfAttention
 from reproductions.blocks import ladder
 from reproductions.conditional import ConditionalBatchNorm2d, ConditionalGBlock, ProjectionDiscriminator
@@ -124,7 +124,7 @@ class SAGAN(Reproduction):
     def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
         z = self.noise(n, generator)
         labels = self.random_labels(n, generator) if labels is None else labels.to(self.device)
-        with evaluating(self.G):  # BN from running statistics; SN uses its stored power-iteration vectors
+        with self.sampling_mode(self.G):
             return self.G(z, labels)
 
 

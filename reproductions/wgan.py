@@ -51,6 +51,8 @@ class Hyperparameters:
 
 class WGAN(Reproduction):
     Hyperparameters = Hyperparameters
+    # martinarjovsky/WassersteinGAN generates its samples with netG in train mode: batch statistics.
+    sampling = "batch-stats"
 
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
         super().__init__(data, hp, device)

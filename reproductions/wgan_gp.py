@@ -99,6 +99,8 @@ class CNNCritic(nn.Module):
 
 class WGANGP(Reproduction):
     Hyperparameters = Hyperparameters
+    # improved_wgan_training's tflib/ops/batchnorm.py always runs the training branch: batch statistics.
+    sampling = "batch-stats"
 
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
         super().__init__(data, hp, device)
