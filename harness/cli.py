@@ -32,14 +32,17 @@ def friendly(command: Callable) -> Callable:
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        from harness.exit_codes import exit_for, sigterm_raises
+
         try:
-            return command(*args, **kwargs)
-        except GanBenchError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted", err=True)
-            raise typer.Exit(130) from None
+            with sigterm_raises():
+                return command(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - exit_for knows which ones a user can act on
+            ending = exit_for(exc)
+            if ending is None:
+                raise
+            typer.echo(ending[0], err=True)
+            raise typer.Exit(ending[1]) from None
 
     return wrapper
 
@@ -167,13 +170,9 @@ def validate() -> None:
 
 # ------------------------------------------------------------------------------------------------- run
 def _parse_sets(values: list[str]) -> dict:
-    parsed = {}
-    for item in values:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise GanBenchError(f"--set expects key=value, got {item!r}")
-        parsed[key.strip()] = yaml.safe_load(raw)
-    return parsed
+    from harness.overrides import parse_sets
+
+    return parse_sets(values)
 
 
 @app.command()

@@ -15,3 +15,11 @@ class DataNotFoundError(GanBenchError):
 
 class CheckpointError(GanBenchError):
     """A checkpoint is missing, corrupt, or belongs to another run."""
+
+
+class Interrupted(GanBenchError):
+    """A run stopped by a signal at a checkpoint; not bad input, so it exits 128 + the signal number."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code

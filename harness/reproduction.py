@@ -23,6 +23,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from harness.batches import Batch
 from harness.errors import GanBenchError
+from harness.overrides import bool_for_number
+from harness.yaml_limits import short_repr
 from harness.schema import MODULE_NAME
 
 
@@ -169,9 +171,12 @@ def resolve_hyperparameters(cls: type[Reproduction], *layers: dict[str, Any]) ->
             if key not in known:
                 raise GanBenchError(f"unknown hyperparameter {key!r} for {cls.__name__}; known: {', '.join(sorted(known))}")
             values[key] = value
+    wrong = bool_for_number(hp_cls, values)
+    if wrong:
+        raise GanBenchError(f"hyperparameter {wrong}: a number is expected, got {values[wrong]!r}")
     try:
         return TypeAdapter(hp_cls).validate_python(values)
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error["loc"])
-        raise GanBenchError(f"hyperparameter {field}: {error['msg']} (got {error.get('input')!r})") from None
+        raise GanBenchError(f"hyperparameter {field}: {error['msg']} (got {short_repr(error.get('input'))})") from None
