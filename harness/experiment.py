@@ -10,6 +10,7 @@ import dataclasses
 import random
 import signal
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,7 +28,7 @@ from harness.metrics.evaluate import Protocol
 from harness.metrics.extractors import resolve_extractor
 from harness.provenance import provenance
 from harness.reproduction import DataSpec, Reproduction, load_reproduction_class, resolve_hyperparameters
-from harness.run_checks import checked_config, checked_progress, nonfinite_reason
+from harness.run_checks import check_generates, checked_config, checked_progress, nonfinite_reason
 from harness.run_lock import run_locked, run_locked_here
 from harness.runstore import RunDir, open_run
 from harness.storage import remove_stale_temporaries
@@ -88,7 +89,9 @@ def configure(entry: PaperEntry, dataset: str, *layers: dict) -> tuple[type[Repr
 
 def instantiate(cls: type[Reproduction], hp: Any, data: DataSpec, device: torch.device, paper: str) -> Reproduction:
     try:
-        return cls(data, hp, device)
+        with warnings.catch_warnings():  # a zero width warns before check_generates refuses it in one line
+            warnings.filterwarnings("ignore", message="Initializing zero-element tensors")
+            return cls(data, hp, device)
     except (ValueError, RuntimeError) as exc:  # a resolution the architecture cannot build, a negative width
         raise GanBenchError(f"{paper} on {data.name}: {str(exc).splitlines()[0][:200]}") from None
 
@@ -113,6 +116,7 @@ def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
     seed_everything(request.seed)
     data = DataSpec(dataset, train_set.info.channels, resolution, train_set.info.num_classes, train_set.info.domains)
     repro = instantiate(cls, hp, data, device, entry.id)
+    check_generates(repro, entry.id)
     request.acceleration.apply(repro)
     batches = _batches(train_set, budget, device, request.seed, request.acceleration)
     scorers = []

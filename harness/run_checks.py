@@ -75,3 +75,30 @@ def checked_config(config: dict, where: object) -> dict:
     if extractor is not None and not all(isinstance(extractor.get(k), str) for k in ("kind", "weights_sha256")):
         raise CheckpointError(f"{where}: extractor must name its kind and weights_sha256")
     return config
+
+
+def check_generates(repro, paper: str) -> None:
+    """Draw two samples before any run directory exists: hyperparameters the networks cannot run
+    with (a zero latent size) fail here, in one line, not at the first training step. Invisible to
+    the run: eval mode (no batch-norm statistics move), no gradients, every random stream restored."""
+    from harness.errors import GanBenchError
+
+    if repro.translates:  # image-to-image models have no sampler; their construction is the check
+        return
+    import random
+
+    streams = (torch.get_rng_state(), random.getstate(),
+               torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
+    repro.train(False)
+    try:
+        with torch.no_grad():
+            repro.sample(2, generator=torch.Generator(device=repro.device).manual_seed(0))
+    except (RuntimeError, ValueError, IndexError, ZeroDivisionError) as exc:
+        raise GanBenchError(f"{paper}: the networks cannot generate with these hyperparameters "
+                            f"({str(exc).splitlines()[0][:160]})") from None
+    finally:
+        repro.train(True)
+        torch.set_rng_state(streams[0])
+        random.setstate(streams[1])
+        if streams[2] is not None:
+            torch.cuda.set_rng_state_all(streams[2])

@@ -36,7 +36,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
             os.fsync(written.fileno())
         os.replace(tmp, target)
     except OSError as exc:
-        if exc.filename is None:  # a write() that failed (disk full) names no file: name the target
+        if exc.filename is None and exc.errno is not None:  # a failed write() (disk full) names no file
             raise OSError(exc.errno, exc.strerror, str(target)) from exc
         raise
     finally:

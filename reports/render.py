@@ -28,10 +28,10 @@ def render_site(runs_dir: Path, registry: Registry, out: Path, formats: tuple[st
     if unknown:
         raise GanBenchError(f"unknown report format {unknown[0]!r}; choose from {', '.join(FORMATS)}")
     check_folders(Path(runs_dir), Path(out))
-    # The plot cache lives in the site folder (hidden), so it goes wherever the site goes.
-    files, boards = build_site(Path(runs_dir), registry, plot_cache=Path(out) / PLOT_CACHE)
-    files.update(exports(boards, set(formats)))
     try:
+        # The plot cache lives in the site folder (hidden), so it goes wherever the site goes.
+        files, boards = build_site(Path(runs_dir), registry, plot_cache=Path(out) / PLOT_CACHE)
+        files.update(exports(boards, set(formats)))
         write_files(Path(out), dict(sorted(files.items())))
     except OSError as exc:
         raise GanBenchError(f"cannot write the site to {out}: {exc.strerror or exc}") from None
