@@ -24,6 +24,9 @@ from harness.errors import GanBenchError
 from harness.schema import BudgetSpec
 
 StopReason = Literal["g_steps", "kimg", "wall_clock"]
+# The fewest generated or real images a score can be computed from: IS averages over 10 splits, and
+# FID's covariances and KID's subsets need several images each. Fewer is refused before training.
+MIN_SCORED_SAMPLES = 10
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,10 @@ def resolve_budget(name: str, paper_budget: BudgetSpec | None = None, overrides:
         base = dataclasses.replace(base, batch_size=paper_batch_size)
 
     given = {key: value for key, value in (overrides or {}).items() if value is not None}
+    for key in ("eval_samples", "real_samples"):
+        if isinstance(given.get(key), int) and 0 < given[key] < MIN_SCORED_SAMPLES:
+            raise GanBenchError(f"budget: {key}: at least {MIN_SCORED_SAMPLES} images are needed for FID/KID/IS, "
+                                f"got {given[key]}")
     if not given:
         return base
     try:  # the same validation as a YAML budget: positive counts, a known split

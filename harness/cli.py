@@ -43,18 +43,21 @@ def friendly(command: Callable) -> Callable:
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        from harness.exit_codes import exit_for, sigterm_raises
+
         try:
-            return command(*args, **kwargs)
-        except GanBenchError as exc:
-            if _debug or os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+            with sigterm_raises():
+                return command(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - exit_for knows which ones a user can act on
+            ending = exit_for(exc)
+            if ending is None:
+                raise
+            if isinstance(exc, GanBenchError) and (_debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")):
                 import traceback
 
                 traceback.print_exception(exc)  # with its cause: where a module's import failed
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted", err=True)
-            raise typer.Exit(130) from None
+            typer.echo(ending[0], err=True)
+            raise typer.Exit(ending[1]) from None
 
     return wrapper
 
@@ -196,13 +199,9 @@ def validate() -> None:
 
 # ------------------------------------------------------------------------------------------------- run
 def _parse_sets(values: list[str]) -> dict:
-    parsed = {}
-    for item in values:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise GanBenchError(f"--set expects key=value, got {item!r}")
-        parsed[key.strip()] = yaml.safe_load(raw)
-    return parsed
+    from harness.overrides import parse_sets
+
+    return parse_sets(values)
 
 
 @app.command()

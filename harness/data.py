@@ -13,6 +13,7 @@ When they are missing, torchvision's own downloader fetches them into that root.
 from __future__ import annotations
 
 import gzip
+import zlib
 import os
 import pickle
 from dataclasses import dataclass
@@ -61,8 +62,11 @@ def data_root(given: str | os.PathLike | None = None) -> Path:
 def read_idx(path: Path) -> np.ndarray:
     """Read an IDX file (LeCun's MNIST format), gzip-compressed or not."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as handle:
-        raw = handle.read()
+    try:
+        with opener(path, "rb") as handle:
+            raw = handle.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:  # click would print a bare "Aborted!" for EOFError
+        raise GanBenchError(f"{path}: damaged gzip file ({exc or 'truncated'}); delete it and download it again") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:  # 0x08 = unsigned byte payload
         raise GanBenchError(f"{path}: not an unsigned-byte IDX file")
     ndim = raw[3]

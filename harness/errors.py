@@ -56,3 +56,9 @@ def display_path(path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+class Interrupted(GanBenchError):
+    """A run stopped by a signal at a checkpoint; not bad input, so it exits 128 + the signal number."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -26,10 +26,9 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import submitit
-from submitit.core.utils import pickle_load
 
 from harness.errors import GanBenchError
-from harness.jobs import last_line
+from harness.jobs import last_line, read_outcome, write_outcome
 from harness.registry import Registry
 from harness.sweep import (DEFAULT_STALE_AFTER_MIN, Cell, Ledger, SweepSpec, absolute, cell_budget, counts, expand,
                            plan, survey)
@@ -56,12 +55,13 @@ class CellJob(submitit.helpers.Checkpointable):
     """One cell as a submitit job: a fresh `gan-bench run`, or `gan-bench resume` of its run dir."""
 
     def __init__(self, cell: Cell, cell_folder: Path, run_args: list[str], processes: int = 1,
-                 resume_dir: Path | None = None):
+                 resume_dir: Path | None = None, ledger_folder: Path | None = None):
         self.cell = cell
         self.cell_folder = Path(cell_folder)  # runs/<paper>/<dataset>/<budget>: where its run dirs appear
         self.run_args = run_args
         self.processes = processes
         self.resume_dir = Path(resume_dir) if resume_dir else None
+        self.ledger_folder = Path(ledger_folder) if ledger_folder else None  # where the job's outcome JSON goes
         self._child: subprocess.Popen | None = None
         self._before: set[Path] = set()
 
@@ -83,6 +83,25 @@ class CellJob(submitit.helpers.Checkpointable):
         return new[-1] if new else None
 
     def __call__(self) -> str:
+        try:
+            run = self._run()
+        except Exception as exc:
+            self._record_outcome("failed", last_line(str(exc)))
+            raise
+        self._record_outcome("ended")
+        return run
+
+    def _record_outcome(self, state: str, error: str = "") -> None:
+        """The job's end as JSON, for `gan-bench status` (which never unpickles submitit's result)."""
+        if self.ledger_folder is None:
+            return
+        try:
+            job_id = submitit.JobEnvironment().job_id
+        except (RuntimeError, KeyError):  # not inside a submitit job (a test, the debug executor)
+            return
+        write_outcome(self.ledger_folder, job_id, state, error)
+
+    def _run(self) -> str:
         if self.resume_dir and (self.resume_dir / "result.json").is_file():
             return str(self.resume_dir)  # it finished just before a requeue
         self._before = self._runs()
@@ -180,7 +199,8 @@ class Submission:
 
 
 def _job(spec: SweepSpec, s: Submission, processes: int) -> CellJob:
-    return CellJob(s.cell, s.cell.folder(spec.runs_dir), run_args(spec, s.cell), processes, s.resume_dir)
+    return CellJob(s.cell, s.cell.folder(spec.runs_dir), run_args(spec, s.cell), processes, s.resume_dir,
+                   ledger_folder=spec.folder)
 
 
 def submit(spec: SweepSpec, submissions: list[Submission], say: Callable[[str], None] = print) -> int:
@@ -243,8 +263,9 @@ def _report(s: Submission, job, say: Callable[[str], None]) -> bool:
     try:
         run = job.result()
     except Exception as exc:  # noqa: BLE001 - the job's own error, whatever it was
-        # The job's traceback is in its result file; its last line names the problem.
-        error = last_line(pickle_load(job.paths.result_pickle)[1]) if job.paths.result_pickle.is_file() else ""
+        # The job's own error line is in the outcome it wrote (as JSON).
+        outcome = read_outcome(Path(job.paths.folder), str(job.job_id)) or {}
+        error = last_line(str(outcome.get("error", "")))
         say(f"failed {s.cell.key}: {error or last_line(str(exc)) or type(exc).__name__}  (log: {job.paths.stderr})")
         return False
     say(f"done   {s.cell.key}: {run}")

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import signal
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,17 +21,21 @@ import torch
 from harness import distributed
 from harness.acceleration import Acceleration
 from harness.batches import DeviceBatches
-from harness.budget import Budget, resolve_budget
+from harness.budget import MIN_SCORED_SAMPLES, Budget, resolve_budget
 from harness.data import dataset_info, load_images
-from harness.errors import CheckpointError, GanBenchError
+from harness.errors import CheckpointError, GanBenchError, Interrupted
 from harness.hyperparameter_layers import registry_layers
 from harness.metrics.evaluate import Protocol
 from harness.metrics.extractors import resolve_extractor
 from harness.monitor import RunMonitor
 from harness.provenance import provenance
 from harness.reproduction import DataSpec, Reproduction, load_reproduction_class, resolve_hyperparameters
+from harness.run_checks import check_generates, checked_config, checked_progress, nonfinite_reason
+from harness.run_lock import run_locked, run_locked_here
 from harness.runstore import RunDir, open_run
+from harness.storage import remove_stale_temporaries
 from harness.schema import PaperEntry
+from harness.seeds import check_seed
 from harness.scoring import Scorer, build_scorers, fixed_samples
 from harness.trainer import Callbacks, Progress, StopOnSignal, Trainer
 
@@ -85,9 +91,11 @@ def configure(entry: PaperEntry, dataset: str, *layers: dict) -> tuple[type[Repr
 
 def instantiate(cls: type[Reproduction], hp: Any, data: DataSpec, device: torch.device, paper: str) -> Reproduction:
     try:
-        return cls(data, hp, device)
-    except ValueError as exc:  # e.g. a resolution the architecture cannot build
-        raise GanBenchError(f"{paper} on {data.name}: {exc}") from None
+        with warnings.catch_warnings():  # a zero width warns before check_generates refuses it in one line
+            warnings.filterwarnings("ignore", message="Initializing zero-element tensors")
+            return cls(data, hp, device)
+    except (ValueError, RuntimeError) as exc:  # a resolution the architecture cannot build, a negative width
+        raise GanBenchError(f"{paper} on {data.name}: {str(exc).splitlines()[0][:200]}") from None
 
 
 def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
@@ -97,6 +105,7 @@ def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
     dataset = request.dataset or spec.dataset
     if dataset not in spec.datasets:
         raise GanBenchError(f"{entry.id} does not support dataset {dataset!r}; supported: {', '.join(spec.datasets)}")
+    check_seed(request.seed)
     budget = resolve_budget(request.budget, spec.paper_budget, request.budget_overrides, spec.batch_size)
     device = pick_device(request.device)
     ranks, device = distributed.setup(device)  # under torchrun: join the group, take this rank's device
@@ -109,6 +118,7 @@ def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
     seed_everything(request.seed)
     data = DataSpec(dataset, train_set.info.channels, resolution, train_set.info.num_classes, train_set.info.domains)
     repro = instantiate(cls, hp, data, device, entry.id)
+    check_generates(repro, entry.id)
     request.acceleration.apply(repro)
     batches = _batches(train_set, budget, device, request.seed, request.acceleration)
     scorers = []
@@ -130,11 +140,11 @@ def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
         # The code that trains is the code at the start: later commits must not claim this run.
         "provenance": provenance(device),
     }
-    run.write_config(config)
-    say(f"run directory: {run.path}")
-
-    return _train(entry, run, repro, batches, budget, scorers, request.seed, device, say,
-                  acceleration=request.acceleration, data_root=request.data_root)
+    with run_locked_here(run.path, "training"):
+        run.write_config(config)
+        say(f"run directory: {run.path}")
+        return _train(entry, run, repro, batches, budget, scorers, request.seed, device, say,
+                      acceleration=request.acceleration, data_root=request.data_root)
 
 
 def _batches(train_set, budget: Budget, device: torch.device, seed: int, acceleration: Acceleration) -> DeviceBatches:
@@ -195,15 +205,24 @@ def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceB
             outcome = trainer.run()
         finally:
             monitor.end_training()
+    if outcome.progress.g_steps == 0 and outcome.status == "finished":  # e.g. --wall-clock 0.001
+        monitor.close()
+        raise GanBenchError(f"the budget stopped the run before its first G step ({outcome.stop_reason}): nothing "
+                            f"was trained, so nothing is recorded; {run.path} holds only its config")
     checkpoint_now(outcome.progress)
     if outcome.status == "interrupted":
         monitor.close()
         say(f"interrupted at G step {outcome.progress.g_steps}; checkpoint saved, continue with: gan-bench resume {run.path}")
-        raise GanBenchError(f"interrupted by {stop.signal_name}; resume with `gan-bench resume {run.path}`")
+        raise Interrupted(f"interrupted by {stop.signal_name}; resume with `gan-bench resume {run.path}`",
+                          128 + signal.Signals[stop.signal_name])
     with distributed.unwrapped(repro):
         grid = fixed_samples(repro, seed, data_root)
     run.save_samples(grid)
     monitor.samples(grid, outcome.progress.kimg)
+    reason = nonfinite_reason(repro, grid) if outcome.status == "finished" else None
+    if reason:  # finite losses, or no step left to take (a resume at the last step): still not scorable
+        outcome = dataclasses.replace(outcome, status="diverged", stop_reason=reason.split(" in ")[0],
+                                      divergence={"g_step": outcome.progress.g_steps, "reason": reason})
 
     scores = []
     if scorers and outcome.status == "finished":
@@ -260,8 +279,7 @@ def _restore(state: dict, repro: Reproduction, batches: DeviceBatches) -> Progre
         random.setstate(_as_tuple(rng["python"]))
         if rng["cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(rng["cuda"])
-        done = state["progress"]
-        return Progress(done["g_steps"], done["d_steps"], done["images_seen"], done["wall_clock_s"])
+        return checked_progress(state["progress"], "checkpoint")
     except (RuntimeError, KeyError, ValueError, TypeError) as exc:
         raise CheckpointError(f"checkpoint does not fit this run ({type(exc).__name__}: {str(exc)[:120]})") from None
 
@@ -289,8 +307,16 @@ def evaluate_run(run_path: Path, registry, device_name: str = "auto", data_root:
                  extractor: str | None = None, extractor_weights: Path | None = None,
                  num_samples: int | None = None, cache: Path | None = None, say=print) -> dict:
     """Re-score a finished run from its checkpoint; the score is added to result.json (same protocol replaced)."""
+    if num_samples is not None and num_samples < MIN_SCORED_SAMPLES:
+        raise GanBenchError(f"--samples: at least {MIN_SCORED_SAMPLES} are needed for FID/KID/IS, got {num_samples}")
     run = open_run(run_path)
-    config = run.read_config()
+    with run_locked(run.path, "scoring"):
+        return _evaluate(run, registry, device_name, data_root, extractor, extractor_weights, num_samples, cache, say)
+
+
+def _evaluate(run: RunDir, registry, device_name, data_root, extractor, extractor_weights, num_samples, cache,
+              say) -> list[dict]:
+    config = checked_config(run.read_config(), run.config_path)
     result = run.read_result()  # a damaged result fails now, before minutes of scoring
     entry = registry.get(config["paper"])
     if entry.reproduction is None or entry.reproduction.module != config["module"]:
@@ -308,15 +334,21 @@ def evaluate_run(run_path: Path, registry, device_name: str = "auto", data_root:
         repro.load_state_dict(state["reproduction"])
     except (RuntimeError, KeyError, ValueError) as exc:
         raise CheckpointError(f"{run.checkpoint_path}: does not fit {entry.id}'s networks ({type(exc).__name__})") from None
+    progress = checked_progress(state["progress"], str(run.checkpoint_path))
+    reason = nonfinite_reason(repro)
+    if reason:
+        result.update(status="diverged", divergence={"g_step": progress.g_steps, "reason": reason})
+        run.write_result(result)
+        raise GanBenchError(f"{run.path}: {reason}; not scored, the run is now recorded as diverged")
     budget = Budget(**config["budget"])
     scorers = build_scorers(repro, budget, spec, device, data_root or _path(config.get("data_root")), cache,
                             num_samples=num_samples)
     say(f"scoring {scorers[0].protocol.num_samples} samples of {run.path} with {spec.label}")
-    progress, scores = state["progress"], []
+    scores = []
     for scorer in scorers:
         started = time.monotonic()
         metrics = scorer.evaluator.score(scorer.sampler, config["seed"] + EVAL_SEED_OFFSET)
-        scores.append(_score_entry(scorer.protocol, {"g_step": progress["g_steps"],
+        scores.append(_score_entry(scorer.protocol, {"g_step": progress.g_steps,
                                                      "eval_seconds": time.monotonic() - started, **metrics}))
     replaced = [score["protocol"] for score in scores]
     result["scores"] = [s for s in result["scores"] if s["protocol"] not in replaced] + scores
@@ -342,13 +374,21 @@ def resume_run(run_path: Path, registry, device_name: str | None = None, data_ro
     the checkpoint holds the networks, optimisers, data order and every random stream.
     """
     run = open_run(run_path)
-    config = run.read_config()
+    with run_locked_here(run.path, "training"):  # checked under the lock: another resume may just have finished it
+        return _resume(run, registry, device_name, data_root, cache, say)
+
+
+def _resume(run: RunDir, registry, device_name: str | None, data_root: Path | None, cache: Path | None, say) -> RunDir:
+    config = checked_config(run.read_config(), run.config_path)
     if run.result_path.exists():
         raise GanBenchError(f"{run.path} has already finished ({run.read_result()['status']}); nothing to resume")
     entry = registry.get(config["paper"])
     if entry.reproduction is None or entry.reproduction.module != config["module"]:
         raise GanBenchError(f"{run.path}: the registry's {entry.id} no longer uses {config['module']}")
-    state = load_checkpoint(run, entry.id)
+    remove_stale_temporaries(run.path)
+    # Killed before its first checkpoint: start again from the recorded config, with the same seed, so
+    # the result is the one an uninterrupted run gives.
+    state = load_checkpoint(run, entry.id) if run.checkpoint_path.exists() else None
     device = pick_device(device_name or config["device"])
     ranks, device = distributed.setup(device)
     run = distributed.for_rank(run)  # rank 0 alone writes
@@ -357,6 +397,8 @@ def resume_run(run_path: Path, registry, device_name: str | None = None, data_ro
     data_root = data_root or _path(config.get("data_root"))
     cls, hp, resolution = configure(entry, config["dataset"], config["hyperparameters"])
     train_set = load_images(config["dataset"], "train", data_root, resolution)
+    if state is None:
+        seed_everything(config["seed"])  # what train_paper does at this point: same weights, same data order
     repro = instantiate(cls, hp, _data_spec(config, resolution), device, entry.id)
     acceleration = Acceleration(**config.get("acceleration", {}))
     acceleration.apply(repro)
@@ -370,8 +412,8 @@ def resume_run(run_path: Path, registry, device_name: str | None = None, data_ro
         if ranks.main:
             scorers = build_scorers(repro, budget, spec, device, data_root, cache, train_set)
     # Records written after the checkpoint would be written again: keep the curves up to it.
-    done = state["progress"]["g_steps"]
-    run.rewrite_curves([r for r in run.curves() if r.get("g_step", 0) <= done])
-    say(f"run directory: {run.path}")
+    done = checked_progress(state["progress"], str(run.checkpoint_path)).g_steps if state else 0
+    run.rewrite_curves([r for r in run.curves() if isinstance(r.get("g_step", 0), int) and r.get("g_step", 0) <= done])
+    say(f"run directory: {run.path}" + ("" if state else " (no checkpoint yet: restarting it from its config)"))
     return _train(entry, run, repro, batches, budget, scorers, config["seed"], device, say, resume=state,
                   acceleration=acceleration, data_root=data_root)

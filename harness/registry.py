@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from harness.errors import RegistryError
 from harness.schema import PaperEntry, Resource, SourceDocument
+from harness.yaml_limits import MAX_YAML_VALUES, too_large
 
 BUILTIN_REGISTRY = Path(__file__).resolve().parent.parent / "registry"
 # Extra registry folders (os.pathsep-separated), for papers kept outside this checkout.
@@ -46,7 +47,9 @@ def paper_file(paper_id: str) -> Path | None:
 def _read_yaml(path: Path) -> object:
     try:
         with path.open(encoding="utf-8") as handle:
-            return yaml.load(handle, Loader=_SafeLoader)
+            data = yaml.load(handle, Loader=_SafeLoader)
+    except UnicodeDecodeError as exc:
+        raise RegistryError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -54,6 +57,9 @@ def _read_yaml(path: Path) -> object:
         raise RegistryError(f"{path}:{where} not valid YAML: {problem}") from None
     except OSError as exc:
         raise RegistryError(f"{path}: cannot read: {exc.strerror}") from None
+    if too_large(data):
+        raise RegistryError(f"{path}: expands to more than {MAX_YAML_VALUES:,} values (YAML aliases?); refused")
+    return data
 
 
 def _describe(exc: ValidationError) -> str:

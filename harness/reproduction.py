@@ -26,6 +26,8 @@ from pydantic import TypeAdapter, ValidationError
 from harness.batches import Batch
 from harness.errors import GanBenchError, ReproductionImportError
 from harness.hyperparameter_layers import HyperparameterLayer, merge_layers
+from harness.overrides import bool_for_number
+from harness.yaml_limits import short_repr
 from harness.schema import MODULE_NAME
 
 
@@ -227,11 +229,14 @@ def resolve_hyperparameters(cls: type[Reproduction], *layers: dict[str, Any] | H
     """
     hp_cls = cls.Hyperparameters
     values, written_at = merge_layers(dataclasses.asdict(hp_cls()), layers, cls.__name__)
+    wrong = bool_for_number(hp_cls, values)
+    if wrong:
+        raise GanBenchError(f"{written_at.get(wrong, 'hyperparameter ')}{wrong}: a number is expected, got {values[wrong]!r}")
     try:
         return TypeAdapter(hp_cls).validate_python(values)
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error["loc"])
         where = written_at.get(str(error["loc"][0]) if error["loc"] else "", "hyperparameter ")
-        raise GanBenchError(f"{where}{field}: {error['msg']} (got {error.get('input')!r})") from None
+        raise GanBenchError(f"{where}{field}: {error['msg']} (got {short_repr(error.get('input'))})") from None
 

@@ -19,6 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from harness.errors import GanBenchError
+from harness.result_checks import result_problem
+from harness.safe_files import lies_inside, read_plain_bytes
 from harness.storage import append_jsonl, atomic_path, atomic_torch_save, atomic_write_json, atomic_write_text, read_jsonl
 
 RESULT_FIELDS = ("paper", "dataset", "budget", "seed", "status", "progress", "scores", "provenance")
@@ -101,10 +103,13 @@ def open_run(path: Path) -> RunDir:
 
 
 def _read_json(path: Path, what: str) -> dict:
+    raw = read_plain_bytes(path)  # never through a symlink: run directories may be copied from anywhere
+    if raw is None:
+        if path.is_symlink():
+            raise GanBenchError(f"{path}: {what} is a symlink; run files must be plain files")
+        raise GanBenchError(f"{path}: no {what} file")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise GanBenchError(f"{path}: no {what} file") from None
+        data = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise GanBenchError(f"{path}: {what} is not valid JSON ({exc})") from None
     if not isinstance(data, dict):
@@ -113,13 +118,28 @@ def _read_json(path: Path, what: str) -> dict:
 
 
 def iter_results(root: Path):
-    """(run dir, result) for every readable result under `root`; unreadable ones are skipped."""
+    """(run dir, result) for every usable result under `root`; the others are in `excluded_results`."""
+    for run, result, problem in _scan_results(root):
+        if problem is None:
+            yield run, result
+
+
+def excluded_results(root: Path) -> list[tuple[RunDir, str]]:
+    """(run dir, why) for every result.json under `root` that cannot be used: unreadable or invalid."""
+    return [(run, problem) for run, _, problem in _scan_results(root) if problem is not None]
+
+
+def _scan_results(root: Path):
     for path in sorted(Path(root).glob("*/*/*/*/result.json")):
+        if not lies_inside(path, root):  # a symlinked run folder (or file) leading out of the runs dir
+            continue
         run = RunDir(path.parent)
         try:
-            yield run, run.read_result()
-        except GanBenchError:
+            result = run.read_result()
+        except GanBenchError as exc:
+            yield run, None, str(exc).removeprefix(f"{run.result_path}: ")
             continue
+        yield run, result, result_problem(result)
 
 
 def results_table(root: Path):

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, mod
 PAPER_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # New-style arXiv ids (YYMM.NNNN or YYMM.NNNNN); the GAN literature predates none of the old style.
 ARXIV_ID = re.compile(r"^\d{4}\.\d{4,5}$")
-MODULE_NAME = re.compile(r"^reproductions\.[a-z_][a-z0-9_]*$")
+# \Z, not $ (which also matches before a trailing newline); no dunder module (reproductions.__init__).
+MODULE_NAME = re.compile(r"^reproductions\.(?!__)[a-z_][a-z0-9_]*\Z")
 
 Category = Literal[
     "theory",
@@ -63,8 +64,8 @@ class BudgetSpec(_Strict):
 
     g_steps: int | None = Field(default=None, gt=0)
     batch_size: int | None = Field(default=None, gt=0)
-    kimg: float | None = Field(default=None, gt=0)
-    wall_clock_s: float | None = Field(default=None, gt=0)
+    kimg: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    wall_clock_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     eval_samples: int | None = Field(default=None, gt=0)
     real_split: Split | None = None
     real_samples: int | None = Field(default=None, gt=0)

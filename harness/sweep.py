@@ -30,6 +30,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from harness.budget import BUDGET_NAMES, Budget, resolve_budget
 from harness.errors import GanBenchError
 from harness.registry import Registry
+from harness.seeds import seed_problem
+from harness.sweep_ledger import ledger_record
+from harness.yaml_limits import MAX_YAML_VALUES, too_large
 
 State = Literal["done", "diverged", "running", "failed", "pending"]
 STATES: tuple[State, ...] = ("done", "diverged", "running", "failed", "pending")
@@ -80,8 +83,9 @@ class SweepSpec(BaseModel):
     @field_validator("seeds")
     @classmethod
     def _seeds(cls, seeds: list[int]) -> list[int]:
-        if any(s < 0 for s in seeds):
-            raise ValueError("seeds must be non-negative")
+        problems = [seed_problem(s) for s in seeds if seed_problem(s)]
+        if problems:
+            raise ValueError(problems[0])
         return list(dict.fromkeys(seeds))
 
     @field_validator("budgets")
@@ -102,10 +106,14 @@ def read_spec_file(path: Path) -> dict:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise GanBenchError(f"{path}: cannot read sweep file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise GanBenchError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}:" if mark is not None else ""
         raise GanBenchError(f"{path}:{where} not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    if too_large(data):
+        raise GanBenchError(f"{path}: expands to more than {MAX_YAML_VALUES:,} values (YAML aliases?); refused")
     if not isinstance(data, dict):
         raise GanBenchError(f"{path}: a sweep file is a mapping (papers:, budgets:, seeds:, …)")
     return data
@@ -193,15 +201,13 @@ class Ledger:
             handle.write(json.dumps(record) + "\n")
 
     def latest(self) -> dict[str, dict]:
-        """The last job submitted for each cell key."""
+        """The last job submitted for each cell key; lines that are not records this ledger wrote are skipped."""
         latest: dict[str, dict] = {}
-        if self.path.is_file():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a line cut by a crash mid-write
-                latest[record["cell"]] = record
+        if self.path.is_file() and not self.path.is_symlink():
+            for line in self.path.read_bytes().splitlines():
+                record = ledger_record(line)
+                if record is not None:
+                    latest[record["cell"]] = record
         return latest
 
 
@@ -238,7 +244,8 @@ def _result_status(run: Path) -> str | None:
         return None  # unreadable: treated as no result
 
 
-def cell_state(cell: Cell, runs_dir: Path, job: dict | None, stale_after_s: float, now: float | None = None) -> CellState:
+def cell_state(cell: Cell, runs_dir: Path, job: dict | None, stale_after_s: float, now: float | None = None,
+               ledger_folder: Path | None = None) -> CellState:
     """One cell's state from its run directories and the last job submitted for it (if any)."""
     from harness.jobs import job_liveness  # submitit is only needed once jobs exist
 
@@ -250,11 +257,12 @@ def cell_state(cell: Cell, runs_dir: Path, job: dict | None, stale_after_s: floa
         if ended:
             return CellState(cell, "done" if status == "finished" else "diverged", ended[-1], detail=ended[-1].name)
     open_runs = [d for d in dirs if d not in finished]
-    liveness, why = job_liveness(job) if job else ("unknown", "")
+    liveness, why = job_liveness(job, ledger_folder or runs_dir / ".submitit") if job else ("unknown", "")
     job_id = job["job_id"] if job else None
     if liveness == "active":
-        if job.get("action") == "resume":
-            return CellState(cell, "running", Path(job["run_dir"]), detail=f"job {job_id}", job_id=job_id)
+        resumed = [d for d in dirs if job.get("run_dir") and str(d) == job["run_dir"]]  # only a run of this cell
+        if job.get("action") == "resume" and resumed:
+            return CellState(cell, "running", resumed[0], detail=f"job {job_id}", job_id=job_id)
         started = [d for d in open_runs if _last_write(d) >= _parse_time(job["submitted_at"]) - 1]
         if started:
             return CellState(cell, "running", started[-1], detail=f"job {job_id}", job_id=job_id)
@@ -277,7 +285,8 @@ def _parse_time(stamp: str) -> float:
 
 def survey(spec: SweepSpec, cells: list[Cell], stale_after_min: float = DEFAULT_STALE_AFTER_MIN) -> list[CellState]:
     jobs = Ledger(spec.folder).latest()
-    return [cell_state(cell, spec.runs_dir, jobs.get(cell.key), stale_after_min * 60) for cell in cells]
+    return [cell_state(cell, spec.runs_dir, jobs.get(cell.key), stale_after_min * 60, ledger_folder=spec.folder)
+            for cell in cells]
 
 
 @dataclass

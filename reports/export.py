@@ -60,14 +60,27 @@ def display_frame(board: Leaderboard) -> pd.DataFrame:
     return pd.DataFrame.from_records([cells(row) for row in board.rows])
 
 
-def _markdown_table(frame: pd.DataFrame) -> str:
-    def cell(value: object) -> str:
-        return str(value).replace("|", "\\|").replace("\n", " ")
+# Characters Markdown (and the HTML it may carry) gives a meaning to; text from result.json is shown as text.
+_MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*[]|"} | {
+    "<": "&lt;", ">": "&gt;", "&": "&amp;", "\n": " ", "\r": " "})
+_TEXT_COLUMNS = ("paper", "device", "status")
 
-    numeric = {c for c in frame.columns if c not in ("paper", "device", "status")}
-    lines = ["| " + " | ".join(cell(c) for c in frame.columns) + " |",
+
+def markdown_text(value: object) -> str:
+    """`value` as literal Markdown text: no tags, links, emphasis or table breaks survive."""
+    return str(value).translate(_MARKDOWN_SPECIAL)
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    def cell(column: str, value: object) -> str:
+        # Number cells are ours (digits, ±, and ** for the best); text cells come from run files.
+        return markdown_text(value) if column in _TEXT_COLUMNS else str(value).replace("|", "\\|")
+
+    numeric = {c for c in frame.columns if c not in _TEXT_COLUMNS}
+    lines = ["| " + " | ".join(markdown_text(c) for c in frame.columns) + " |",
              "|" + "|".join("---:" if c in numeric else "---" for c in frame.columns) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in values) + " |" for values in frame.itertuples(index=False)]
+    lines += ["| " + " | ".join(cell(c, v) for c, v in zip(frame.columns, values)) + " |"
+              for values in frame.itertuples(index=False)]
     return "\n".join(lines)
 
 
@@ -83,11 +96,19 @@ def markdown(boards: list[Leaderboard]) -> str:
              "One table per protocol; values are mean ± sample std over seeds. "
              "`*`: the paper scored a different number of samples, so the Δ is indicative only.", ""]
     for board in boards:
-        parts += [f"## {board.protocol.title}", "", protocol_line(board), "",
+        parts += [f"## {markdown_text(board.protocol.title)}", "", markdown_text(protocol_line(board)), "",
                   _markdown_table(display_frame(board)), ""]
     if not boards:
         parts += ["No runs yet.", ""]
     return "\n".join(parts)
+
+
+def _inert_in_spreadsheets(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula (=, +, -, @) or show as markup, made inert."""
+    if not isinstance(value, str):
+        return value
+    value = value.replace("<", "&lt;").replace(">", "&gt;")
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def exports(boards: list[Leaderboard], formats: set[str]) -> dict[str, bytes]:
@@ -95,5 +116,6 @@ def exports(boards: list[Leaderboard], formats: set[str]) -> dict[str, bytes]:
     if "md" in formats:
         files["leaderboards.md"] = markdown(boards).encode("utf-8")
     if "csv" in formats:
-        files["leaderboards.csv"] = csv_frame(boards).to_csv(index=False, lineterminator="\n").encode("utf-8")
+        frame = csv_frame(boards).map(_inert_in_spreadsheets)
+        files["leaderboards.csv"] = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
     return files

@@ -28,14 +28,23 @@ RC = {"svg.hashsalt": "gan-bench", "svg.fonttype": "none", "font.size": 9, "axes
 MARGINS = {"left": 0.09, "right": 0.98, "bottom": 0.17, "top": 0.9, "wspace": 0.28}
 
 
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _series(records: list[dict], key: str) -> tuple[list[float], list[float]]:
     xs, ys = [], []
     for record in records:
-        value = record.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            xs.append(float(record.get("kimg", 0.0)))
+        value, kimg = record.get(key), record.get("kimg", 0.0)
+        if _finite(value) and _finite(kimg):
+            xs.append(float(kimg))
             ys.append(float(value))
     return xs, ys
+
+
+def _literal(text: str) -> str:
+    """A name from curves.jsonl as a plot label: `$…$` would be parsed as mathtext (and may not parse)."""
+    return str(text).replace("$", r"\$")
 
 
 def _score_label(record: dict) -> str:
@@ -78,7 +87,7 @@ def loss_plot(curves: list[dict]) -> bytes | None:
             axes = figure.add_subplot(1, len(panels), index + 1)
             for key in group:
                 xs, ys = _series(records, key)
-                axes.plot(xs, ys, marker="." if len(xs) < 30 else None, label=key, linewidth=1.2)
+                axes.plot(xs, ys, marker="." if len(xs) < 30 else None, label=_literal(key), linewidth=1.2)
             axes.set_title(title)
             axes.set_xlabel("kimg (real images shown to D, thousands)")
             axes.legend(frameon=False)
@@ -101,7 +110,7 @@ def metric_plot(curves: list[dict]) -> bytes | None:
             axes = figure.add_subplot(1, len(panels), index + 1)
             for colour, label in enumerate(labels):
                 xs, ys = _series([r for r in records if _score_label(r) == label], key)
-                axes.plot(xs, ys, marker="o", linewidth=1.2, color=f"C{3 + colour}", label=label or None)
+                axes.plot(xs, ys, marker="o", linewidth=1.2, color=f"C{3 + colour}", label=_literal(label) if label else None)
             if len(labels) > 1:
                 axes.legend(frameon=False)
             axes.set_title(title)

@@ -27,8 +27,22 @@ def render_site(runs_dir: Path, registry: Registry, out: Path, formats: tuple[st
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         raise GanBenchError(f"unknown report format {unknown[0]!r}; choose from {', '.join(FORMATS)}")
-    # The plot cache lives in the site folder (hidden), so it goes wherever the site goes.
-    files, boards = build_site(Path(runs_dir), registry, plot_cache=Path(out) / PLOT_CACHE)
-    files.update(exports(boards, set(formats)))
-    write_files(Path(out), dict(sorted(files.items())))
+    check_folders(Path(runs_dir), Path(out))
+    try:
+        # The plot cache lives in the site folder (hidden), so it goes wherever the site goes.
+        files, boards = build_site(Path(runs_dir), registry, plot_cache=Path(out) / PLOT_CACHE)
+        files.update(exports(boards, set(formats)))
+        write_files(Path(out), dict(sorted(files.items())))
+    except OSError as exc:
+        raise GanBenchError(f"cannot write the site to {out}: {exc.strerror or exc}") from None
     return Path(out) / "index.html"
+
+
+def check_folders(runs_dir: Path, out: Path) -> None:
+    """A runs dir that exists, and a site folder apart from it: pages written into run directories
+    would be taken for run files, and a later build's clean-up would delete them."""
+    if not runs_dir.is_dir():
+        raise GanBenchError(f"--runs-dir {runs_dir}: {'not a folder' if runs_dir.exists() else 'no such folder'}")
+    runs, site = runs_dir.resolve(), out.resolve()
+    if site == runs or runs in site.parents or site in runs.parents:
+        raise GanBenchError(f"--out {out} overlaps the runs directory {runs_dir}; write the site to a folder apart from it")

@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 
 from harness.errors import GanBenchError
 from harness.runstore import RunDir, iter_results
+from harness.safe_files import lies_inside, read_run_file
 
 # runs/<paper>/<dataset>/<budget>/<run>/: the layout harness.runstore.RunDir.create writes.
 RUN_GLOB = "*/*/*/*/config.json"
@@ -97,6 +98,7 @@ class RunView:
     result: dict | None
     scores: list[Score] = field(default_factory=list)
     intended: Protocol | None = None  # the protocol the config asks for; where unscored runs are listed
+    root: Path | None = None  # the runs dir it was found in: no run file is read from outside it
 
     @property
     def name(self) -> str:
@@ -105,12 +107,11 @@ class RunView:
     def curves_bytes(self) -> bytes:
         """curves.jsonl as one read: a running run appends to it, so the plots and the plot cache's
         key must come from the same bytes."""
-        path = RunDir(self.path).curves_path
-        return path.read_bytes() if path.is_file() else b""
+        return read_run_file(RunDir(self.path).curves_path, self.root or self.path) or b""
 
-    @property
-    def samples_path(self) -> Path:
-        return RunDir(self.path).samples_path
+    def samples_bytes(self) -> bytes | None:
+        """samples.png, unless missing or not a plain file inside the runs dir (a symlink is never followed)."""
+        return read_run_file(RunDir(self.path).samples_path, self.root or self.path)
 
 
 def _score_protocol(budget: str, score: dict) -> Protocol:
@@ -140,11 +141,13 @@ def read_runs(root: Path) -> list[RunView]:
         config = _config_or_empty(run)
         budget = result["budget"]
         view = RunView(run_id, run.path, result["paper"], result["dataset"], budget["name"], result["seed"],
-                       result["status"], config, result)
+                       result["status"], config, result, root=root)
         view.scores = [Score(_score_protocol(budget["name"], s), _metrics(s), s) for s in result["scores"]]
         view.intended = _intended_protocol(result["dataset"], budget, config)
         views[run_id] = view
     for config_path in sorted(root.glob(RUN_GLOB)):
+        if not lies_inside(config_path, root):
+            continue
         run = RunDir(config_path.parent)
         run_id = run.path.relative_to(root).as_posix()
         if run_id in views or run.result_path.exists():
@@ -156,7 +159,7 @@ def read_runs(root: Path) -> list[RunView]:
         views[run_id] = RunView(run_id, run.path, config.get("paper", run.path.parents[2].name),
                                 config.get("dataset", run.path.parents[1].name), budget.get("name", run.path.parent.name),
                                 config.get("seed"), "running", config, None,
-                                intended=_intended_protocol(config.get("dataset", "?"), budget, config))
+                                intended=_intended_protocol(config.get("dataset", "?"), budget, config), root=root)
     return [views[k] for k in sorted(views)]
 
 

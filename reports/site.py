@@ -12,7 +12,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from harness.registry import Registry
-from harness.runstore import reproduced_papers
+from harness.runstore import excluded_results, reproduced_papers
 from reports import links
 from reports.formatting import FILTERS
 from reports.pages import catalogue_rows, paper_context, run_context
@@ -50,9 +50,10 @@ def _run_files(env: Environment, files: Files, run: RunView, registry: Registry,
     for name, svg in plots.items():
         if svg is not None:
             files[f"{folder}/{name}.svg"] = svg
-    has_samples = run.samples_path.is_file()
+    samples = run.samples_bytes()
+    has_samples = samples is not None
     if has_samples:
-        files[f"{folder}/samples.png"] = run.samples_path.read_bytes()
+        files[f"{folder}/samples.png"] = samples
     _render(env, files, links.run_page(run.run_id), "run.html",
             **run_context(run, registry, curves, {k: v is not None for k, v in plots.items()}, has_samples))
 
@@ -67,7 +68,8 @@ def build_site(runs_dir: Path, registry: Registry, plot_cache: Path | None = Non
     env = environment()
     env.globals["known_papers"] = set(registry.papers)  # link a paper only when its page exists
     files: Files = static_files()
-    _render(env, files, "index.html", "index.html", boards=boards, runs_dir=str(runs_dir), runs=runs,
+    excluded = [(run.path.relative_to(runs_dir).as_posix(), why) for run, why in excluded_results(runs_dir)]
+    _render(env, files, "index.html", "index.html", boards=boards, runs_dir=str(runs_dir), runs=runs, excluded=excluded,
             papers=sorted({r.paper for r in runs}))
     _render(env, files, "catalogue.html", "catalogue.html", rows=catalogue_rows(registry, reproduced, runs),
             reproduced=reproduced)

@@ -132,3 +132,16 @@ def dcgan_smoke_run(tmp_path_factory, data_root, torchscript_detector, feature_c
     assert result.exit_code == 0, result.output
     (run_dir,) = list(runs.glob("dcgan/mnist/smoke/*"))
     return run_dir
+
+
+@pytest.fixture(scope="session")
+def unscored_run(tmp_path_factory, data_root) -> Path:
+    """A DCGAN smoke run trained with --no-eval: a checkpoint at its last step, in seconds."""
+    runs = tmp_path_factory.mktemp("runs")
+    from tests.test_bad_input import gan_bench
+
+    proc = gan_bench("run", "dcgan", "--budget", "smoke", "--device", "cpu", "--no-eval", "--seed", "3",
+                     "--runs-dir", runs, env={"GAN_BENCH_DATA": str(data_root)})
+    assert proc.returncode == 0, proc.stderr
+    (run,) = runs.glob("dcgan/mnist/smoke/*")
+    return run

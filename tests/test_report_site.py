@@ -181,6 +181,7 @@ def test_reproduced_status_comes_from_a_standard_budget_run(tmp_path, extra_regi
 
 
 def test_an_empty_run_store_gives_a_site_that_says_so(tmp_path, extra_registry):
+    (tmp_path / "no-runs").mkdir()  # a missing runs dir is an error (tests/test_hostile_errors.py)
     index = render_site(tmp_path / "no-runs", load_registry(), tmp_path / "site", ["md", "csv"])
     assert "No runs yet" in index.read_text() and "No runs yet." in (tmp_path / "site" / "leaderboards.md").read_text()
 

@@ -76,7 +76,7 @@ def test_a_checkpoint_override_is_looked_for_where_the_run_writes_it(registry):
 BAD_SPECS = [
     ({"papers": ["dcgan"], "budget": ["smoke"]}, "budget: unknown key"),
     ({"papers": ["dcgan"], "budgets": ["huge"]}, "budgets: unknown budget 'huge'"),
-    ({"papers": ["dcgan"], "seeds": [-1]}, "seeds: seeds must be non-negative"),
+    ({"papers": ["dcgan"], "seeds": [-1]}, "seeds: a seed is between 0 and 4294967295, got -1"),
     ({"papers": ["dcgan"], "executor": {"kind": "kubernetes"}}, "executor.kind: Input should be"),
     ({"papers": ["dcgan"], "executor": {"partiton": "gpu"}}, "executor.partiton: unknown key"),
     ({"papers": []}, "papers: List should have at least 1 item"),
@@ -159,14 +159,14 @@ def test_the_newest_resumable_run_is_resumed(tmp_path):
 
 
 def test_a_failed_job_fails_its_cell_even_when_its_run_was_just_written(tmp_path):
-    """Right after a crash the run dir is fresh; the job's own result says it is not running."""
-    from submitit.core.utils import JobPaths, cloudpickle_dump
+    """Right after a crash the run dir is fresh; the job's own outcome says it is not running."""
+    from harness.jobs import write_outcome
 
     runs, folder = tmp_path / "runs", tmp_path / "runs" / ".submitit"
     run = make_run(runs, cell(), "a", checkpoint=True)
     Ledger(folder).append(cell(), "local", "99999999", "run", None)
-    cloudpickle_dump(("error", "Traceback…\nRuntimeError: exited with code -9"), JobPaths(folder, "99999999").result_pickle)
-    state = cell_state(cell(), runs, Ledger(folder).latest()[cell().key], STALE)
+    write_outcome(folder, "99999999", "failed", "Traceback…\nRuntimeError: exited with code -9")
+    state = cell_state(cell(), runs, Ledger(folder).latest()[cell().key], STALE, ledger_folder=folder)
     assert (state.state, state.resumable, state.run_dir) == ("failed", True, run)
     assert state.detail == "RuntimeError: exited with code -9"
 
@@ -184,11 +184,11 @@ def test_a_local_job_whose_process_is_gone_is_failed_and_a_live_one_is_running(t
             time.sleep(0.01)
         ledger.append(cell(seed=1), "local", str(fake.pid), "run", None)
         jobs = ledger.latest()
-        assert cell_state(cell(seed=0), runs, jobs[cell(seed=0).key], STALE).state == "failed"
-        queued = cell_state(cell(seed=1), runs, jobs[cell(seed=1).key], STALE)
+        assert cell_state(cell(seed=0), runs, jobs[cell(seed=0).key], STALE, ledger_folder=folder).state == "failed"
+        queued = cell_state(cell(seed=1), runs, jobs[cell(seed=1).key], STALE, ledger_folder=folder)
         assert (queued.state, queued.queued) == ("pending", True)
         make_run(runs, cell(seed=1), "a")
-        assert cell_state(cell(seed=1), runs, jobs[cell(seed=1).key], STALE).state == "running"
+        assert cell_state(cell(seed=1), runs, jobs[cell(seed=1).key], STALE, ledger_folder=folder).state == "running"
     finally:
         fake.kill()
         fake.wait()
