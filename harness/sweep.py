@@ -165,7 +165,7 @@ def expand(spec: SweepSpec, registry: Registry) -> tuple[list[Cell], list[str]]:
                 left_out.append(f"{entry.id}/{dataset}")
                 continue
             for budget in spec.budgets:
-                budget_dir = resolve_budget(budget, repro.paper_budget, overrides).name
+                budget_dir = resolve_budget(budget, repro.paper_budget_for(dataset), overrides).name
                 cells.extend(Cell(entry.id, dataset, budget, seed, budget_dir) for seed in spec.seeds)
     return cells, left_out
 

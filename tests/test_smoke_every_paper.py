@@ -30,5 +30,7 @@ def test_smoke_run_gives_finite_metrics(paper, cli, tmp_path):
     for score in data["scores"]:
         assert score["metrics"], score
         for name, value in score["metrics"].items():
-            assert math.isfinite(value), (name, value)
+            # None only where a suite leaves a number undefined (2D reverse KL with no high-quality sample)
+            assert value is None or math.isfinite(value), (name, value)
+        assert any(value is not None for value in score["metrics"].values()), score
     assert (result_file.parent / "samples.png").stat().st_size > 0
