@@ -13,13 +13,18 @@ adversarial training"). The architecture guidelines of section 3:
 Section 4: minibatch SGD with batch 128, weights from N(0, 0.02), Adam with lr 0.0002 and β1 0.5.
 The paper's G is drawn for 64x64 (4→8→16→32→64); we build the same ladder for 32 px (4→…→32) and
 for 28 px (7→14→28) by starting from a 7x7 projection.
+
+The mode-collapse papers' "DCGAN" baseline on Stacked MNIST (Unrolled GAN's appendix; PacGAN Table 3,
+"D is 1/4 size of G") is a much smaller DCGAN-style pair with 3x3 kernels; `architecture: small-dc`
+selects those nets (`reproductions.mode_nets`, shared with PacGAN) from the registry's per-dataset
+settings, with that code's own learning rates.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Literal, Sequence
 
 import torch
 from torch import nn
@@ -27,6 +32,7 @@ from torch import nn
 from harness.batches import Batch
 from harness.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
 from harness.reproduction import DataSpec, Reproduction
+from reproductions.mode_nets import SmallDCDiscriminator, SmallDCGenerator
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,10 @@ class Hyperparameters:
     leaky_slope: float = 0.2
     init_std: float = 0.02
     resolution: int | None = None  # None: the dataset's native size
+    # "radford": the nets above. "small-dc": Metz et al.'s Stacked MNIST nets (28 px only), with
+    # d_channels the D's first width (2: D is 1/4 the size of G) and g_channels G's last (8).
+    architecture: Literal["radford", "small-dc"] = "radford"
+    g_lr: float | None = None  # G's own learning rate where a paper sets one (None: lr for both)
 
 
 def _ladder(resolution: int) -> tuple[int, int]:
@@ -94,6 +104,8 @@ def init_weights(module: nn.Module, std: float) -> None:
     """Section 4: "All weights were initialized from a zero-centered Normal distribution with standard deviation 0.02"."""
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
         nn.init.normal_(module.weight, 0.0, std)
+        if module.bias is not None:  # only the small-dc nets have biases; the DCGAN-TF ops start them at 0
+            nn.init.zeros_(module.bias)
     elif isinstance(module, nn.BatchNorm2d):
         nn.init.normal_(module.weight, 1.0, std)
         nn.init.zeros_(module.bias)
@@ -104,12 +116,18 @@ class DCGAN(Reproduction):
 
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
         super().__init__(data, hp, device)
-        self.G = Generator(hp.z_dim, data.channels, data.resolution, hp.g_channels).to(device)
-        self.D = Discriminator(data.channels, data.resolution, hp.d_channels, hp.leaky_slope).to(device)
+        if hp.architecture == "small-dc":
+            if data.resolution != 28:
+                raise ValueError(f"the small-dc nets are drawn for 28x28 Stacked MNIST, not {data.resolution} px")
+            self.G = SmallDCGenerator(hp.z_dim, data.channels, hp.g_channels).to(device)
+            self.D = SmallDCDiscriminator(data.channels, hp.d_channels, hp.leaky_slope).to(device)
+        else:
+            self.G = Generator(hp.z_dim, data.channels, data.resolution, hp.g_channels).to(device)
+            self.D = Discriminator(data.channels, data.resolution, hp.d_channels, hp.leaky_slope).to(device)
         for net in (self.G, self.D):
             net.apply(lambda m: init_weights(m, hp.init_std))
         betas = (hp.beta1, hp.beta2)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=hp.lr, betas=betas)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=hp.lr if hp.g_lr is None else hp.g_lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=hp.lr, betas=betas)
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
