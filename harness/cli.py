@@ -159,10 +159,13 @@ def validate() -> None:
     """Check every registry file against the schema, and every reproduction's settings against its module."""
     registry = _registry()
     from harness.experiment import configure
+    from harness.run_inputs import check_data_kind
 
     for entry in registry.implemented():
         for dataset in entry.reproduction.datasets:
-            configure(entry, dataset)  # imports the module, checks every hyperparameter name and type
+            for variant in [None, *entry.reproduction.variants]:
+                cls, _, _ = configure(entry, dataset, variant=variant)  # every hyperparameter name and type
+            check_data_kind(entry.id, cls, dataset)  # a dataset of a kind the networks are built for
     typer.echo(f"registry OK: {len(registry.papers)} papers ({len(registry.implemented())} implemented), "
                f"{len(registry.resources)} resources, {len(registry.sources)} source documents")
 

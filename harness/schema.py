@@ -90,6 +90,7 @@ class VariantSpec(_Strict):
 
     hyperparameters: dict[str, Any] = Field(default_factory=dict, description="over the per-dataset values")
     paper_budget: BudgetSpec | None = Field(default=None, description="over the dataset's paper budget")
+    per_dataset_budget: dict[str, BudgetSpec] = Field(default_factory=dict, description="over paper_budget, per dataset")
     note: str | None = None
 
 
@@ -147,10 +148,11 @@ class ReproductionSpec(_Strict):
         return self.default_dataset or self.datasets[0]
 
     def paper_budget_for(self, dataset: str, variant: str | None = None) -> BudgetSpec:
-        """`paper_budget`, then the dataset's `per_dataset_budget`, then the variant's `paper_budget` over it."""
+        """`paper_budget`, then the dataset's `per_dataset_budget`, then the variant's `paper_budget` and
+        its `per_dataset_budget` for the dataset, each over the one before."""
         layers = [self.paper_budget, self.per_dataset_budget.get(dataset)]
         if variant is not None:
-            layers.append(self.variants[variant].paper_budget)
+            layers += [self.variants[variant].paper_budget, self.variants[variant].per_dataset_budget.get(dataset)]
         merged: dict[str, Any] = {}
         for layer in layers:
             if layer is not None:

@@ -36,6 +36,9 @@ class MetricSuite:
     builder: str
     needs_extractor: bool  # whether it scores with an Inception-style feature extractor
     extra_keys: tuple[str, ...] = ()  # result keys beyond the columns' (spreads such as kid_std)
+    # The leaderboard's ± over seeds: the sample std, or the standard error (what the mode-coverage
+    # papers print: PacGAN Tables 1-3 give standard errors over their trials).
+    spread: str = "std"
 
     @property
     def metric_keys(self) -> tuple[str, ...]:
@@ -79,7 +82,7 @@ register_suite(MetricSuite(
     # Names as in VEEGAN Table 1 / PacGAN Table 1: modes captured, % high-quality samples, reverse KL.
     (Column("modes", "modes", "modes", False, 1), Column("high_quality", "% HQ", "high_quality", False, 1, percent=True),
      Column("reverse_kl", "reverse KL", "reverse_kl", True, 3)),
-    builder="harness.metrics.modes2d:modes2d_scorers", needs_extractor=False,
+    builder="harness.metrics.modes2d:modes2d_scorers", needs_extractor=False, spread="stderr",
 ))
 
 def format_metrics(suite_name: str, metrics: dict) -> str:
@@ -96,7 +99,7 @@ register_suite(MetricSuite(
     "stacked-modes",
     # VEEGAN Table 2 / PacGAN Tables 2-3: modes (of 1,000) hit, KL(p_gen ‖ uniform).
     (Column("modes", "modes", "modes", False, 1), Column("kl", "KL", "kl", True, 3)),
-    builder="harness.metrics.stacked_modes:stacked_modes_scorers", needs_extractor=False,
+    builder="harness.metrics.stacked_modes:stacked_modes_scorers", needs_extractor=False, spread="stderr",
 ))
 
 # Modules (outside this file) whose import registers a suite of their own; none yet (the suites
