@@ -44,6 +44,7 @@ def test_each_channel_is_a_pool_digit_and_the_label_is_its_mode(name, data_root)
             assert digit in _source_labels(stacked.images[i, channel], pool_images, pool_labels), (i, channel)
 
 
+@pytest.mark.slow  # builds both 128,000-image training sets (~30 s on one thread)
 def test_the_veegan_set_draws_from_train_and_test_and_the_unrolled_set_from_train_only(data_root):
     train_images, train_labels = _pool(data_root, ("train",))
     veegan = load_images("stacked-mnist", "train", data_root)
