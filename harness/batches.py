@@ -7,15 +7,22 @@ generator's state are part of the checkpoint, so a resumed run sees the same dat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
-from harness.data import ImageSet
+if TYPE_CHECKING:  # harness.data imports harness.points, which builds Batches
+    from harness.data import ImageSet
+    from harness.points import PointSet
 
 
 @dataclass
 class Batch:
-    """Real data for one discriminator step: images in [-1, 1] (N, C, H, W) and integer labels (N,)."""
+    """Real data for one discriminator step: images in [-1, 1] (N, C, H, W) and integer labels (N,).
+
+    On a points dataset `images` holds the points, float (N, 2) in the data's own coordinates, and
+    `labels` the mixture mode each was drawn from (`points` is the same tensor, by its 2D name).
+    """
 
     images: torch.Tensor
     labels: torch.Tensor
@@ -25,6 +32,10 @@ class Batch:
 
     def __len__(self) -> int:
         return self.images.shape[0]
+
+    @property
+    def points(self) -> torch.Tensor:
+        return self.images
 
     def domain(self, index: int) -> torch.Tensor:
         """The images of one domain of a two-domain batch (a slice: no device sync)."""
@@ -46,11 +57,13 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
 class DeviceBatches:
     """Endless shuffled batches of a dataset held on `device`; drops the ragged end of each epoch.
 
+    A fixed points set (PointSet) batches the same way; its float points are used as they are.
+
     On a two-domain dataset each batch holds `batch_size` images of every domain (A first, then B),
     each domain shuffled on its own, so a paired-up step never starves one side.
     """
 
-    def __init__(self, data: ImageSet, batch_size: int, device: torch.device, seed: int,
+    def __init__(self, data: ImageSet | PointSet, batch_size: int, device: torch.device, seed: int,
                  memory_format: torch.memory_format = torch.contiguous_format, on_device: bool = True):
         home = device if on_device else torch.device("cpu")
         domains = range(len(data.info.domains)) if data.info.domains else [None]
@@ -60,8 +73,10 @@ class DeviceBatches:
         if batch_size > smallest:
             what = f"the {data.info.name} {data.split} set" + (" (per domain)" if data.info.domains else "")
             raise ValueError(f"batch size {batch_size} is larger than {what}: {smallest} images")
-        self.memory_format = memory_format
-        self.images = data.images.to(home).contiguous(memory_format=memory_format)
+        points = data.info.kind == "points"
+        self.memory_format = torch.contiguous_format if points else memory_format
+        self._decode = (lambda x: x) if points else to_unit_range
+        self.images = (data.points if points else data.images).to(home).contiguous(memory_format=self.memory_format)
         self.labels = data.labels.to(home)
         if not on_device and device.type == "cuda":  # pinned pages make the per-batch copy asynchronous
             self.images, self.labels = self.images.pin_memory(), self.labels.pin_memory()
@@ -91,7 +106,7 @@ class DeviceBatches:
     def next(self) -> Batch:
         index = torch.cat([self._take(group) for group in range(len(self._members))])
         images = self.images[index].to(self.device, non_blocking=True)
-        images = to_unit_range(images).contiguous(memory_format=self.memory_format)
+        images = self._decode(images).contiguous(memory_format=self.memory_format)
         return Batch(images=images, labels=self.labels[index].to(self.device, non_blocking=True),
                      domains=len(self._members) if len(self._members) > 1 else 0)
 

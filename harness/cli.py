@@ -151,6 +151,8 @@ def show(paper: str = typer.Argument(..., help="a paper id, e.g. dcgan")) -> Non
     _show_hyperparameters(entry)
     budget = spec.paper_budget.model_dump(exclude_none=True)
     typer.echo(f"  paper budget: {budget or 'as standard'}")
+    for dataset, own in spec.per_dataset_budget.items():
+        typer.echo(f"  paper budget on {dataset}: {spec.paper_budget_for(dataset).model_dump(exclude_none=True)}")
     if spec.batch_size is not None:
         typer.echo(f"  batch size {spec.batch_size} in every budget (the method depends on it)")
     for result in spec.reported:
@@ -189,10 +191,13 @@ def validate() -> None:
     typer.echo(f"importing {len(registry.implemented())} reproduction modules (this loads torch) to check every "
                f"registry hyperparameter against its module's Hyperparameters, by name and type")
     from harness.experiment import configure
+    from harness.run_inputs import check_data_kind
 
     for entry in registry.implemented():
         for dataset in entry.reproduction.datasets:
-            configure(entry, dataset)  # imports the module, checks every hyperparameter name and type
+            for variant in [None, *entry.reproduction.variants]:
+                cls, _, _ = configure(entry, dataset, variant=variant)  # every hyperparameter name and type
+            check_data_kind(entry.id, cls, dataset)  # a dataset of a kind the networks are built for
     typer.echo(f"registry OK: {len(registry.papers)} papers ({len(registry.implemented())} implemented), "
                f"{len(registry.resources)} resources, {len(registry.sources)} source documents")
 
@@ -207,8 +212,9 @@ def _parse_sets(values: list[str]) -> dict:
 @app.command()
 @friendly
 def run(
-    paper: str = typer.Argument(..., help="a paper id, e.g. dcgan"),
+    paper: str = typer.Argument(..., help="a paper id, e.g. dcgan, or paper@variant, e.g. unrolled-gan@k5"),
     dataset: Optional[str] = typer.Option(None, help="default: the entry's default dataset"),
+    variant: Optional[str] = typer.Option(None, help="a registry variant (default: the entry's default_variant)"),
     budget: str = typer.Option("quick", help="smoke, quick, standard or paper"),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N"),
@@ -237,9 +243,10 @@ def run(
     from harness.acceleration import Acceleration
     from harness.experiment import RunRequest, train_paper
 
+    paper, _, named = paper.partition("@")
     entry = _registry().get(paper)
     request = RunRequest(
-        paper=paper, dataset=dataset, budget=budget, seed=seed, device=device, data_root=data_root, download=download,
+        paper=paper, dataset=dataset, variant=variant or named or None, budget=budget, seed=seed, device=device, data_root=data_root, download=download,
         runs_root=runs_dir, extractor=extractor, extractor_weights=extractor_weights, evaluate=evaluate,
         budget_overrides={"g_steps": g_steps, "batch_size": batch_size, "kimg": kimg, "wall_clock_s": wall_clock,
                           "eval_samples": eval_samples, "real_samples": real_samples, "real_split": real_split,
@@ -277,6 +284,10 @@ def _print_result(run_dir) -> None:
 
 def _format_score(score: dict) -> str:
     m, p = score["metrics"], score["protocol"]
+    if p.get("metric", "fid") != "fid":  # a suite of its own (2D mode coverage, ...): its declared columns
+        from harness.metrics.suites import format_metrics
+
+        return f"{format_metrics(p['metric'], m)}  [{p['num_samples']} samples of {p['dataset']}, {p['metric']}]"
     parts = [f"FID {m['fid']:.2f}", f"KID {m['kid_mean']:.4f} ± {m['kid_std']:.4f}"]
     if "is_mean" in m:
         parts.append(f"IS {m['is_mean']:.2f} ± {m['is_std']:.2f}")

@@ -1,6 +1,7 @@
 """Datasets as whole uint8 tensors: MNIST, Fashion-MNIST, CIFAR-10, CelebA, any image folder, and
 two-domain datasets (unpaired `trainA/ trainB/` folders, MNIST digits vs edges/negatives; see
-`harness.two_domain`).
+`harness.two_domain`); and 2D point mixtures (ring8, grid25, …; see `harness.points`), a data kind
+of their own: `DatasetInfo.kind` says which, `load_dataset` returns an ImageSet or a PointSet.
 
 Every dataset here fits in memory, so it is read once into one (N, C, H, W) uint8 tensor and batched
 on the training device (see `harness.batches`): no per-image PIL work in the training loop.
@@ -12,6 +13,7 @@ When they are missing, torchvision's own downloader fetches them into that root.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import zlib
 import os
@@ -25,8 +27,10 @@ import torch
 
 from harness.errors import DataNotFoundError, GanBenchError
 from harness.image_files import image_paths, read_square_images
+from harness.points import POINTS_DATASETS, PointSet, load_points
 
 Split = Literal["train", "test"]
+DataKind = Literal["images", "points"]
 DATA_ENV = "GAN_BENCH_DATA"
 
 
@@ -38,6 +42,8 @@ class DatasetInfo:
     num_classes: int
     where: str  # where the files must be, relative to the data root, for the error message
     domains: tuple[str, ...] = ()  # a two-domain dataset's domain names; its labels are domain indices
+    kind: DataKind = "images"  # "points": 2D points (N, 2), channels = 2 and resolution = 1
+    metric: str = "fid"  # the metric suite that scores it (harness.metrics.suites)
 
 
 @dataclass(frozen=True)
@@ -166,6 +172,12 @@ DATASETS: dict[str, DatasetInfo] = {
     **{name: DatasetInfo(name, 3, 64, 2, f"{name}/{{trainA,trainB,testA,testB}}/*.jpg", ("A", "B"))
        for name in OFFICIAL_UNPAIRED},
     "unpaired": DatasetInfo("unpaired", 3, 64, 2, "unpaired/{trainA,trainB,testA,testB}/*.png", ("A", "B")),
+    # Three MNIST digits as R, G, B (harness.stacked_mnist); labels are the 1,000 modes.
+    **{name: DatasetInfo(name, 3, 28, 1000, "MNIST/raw/... (as mnist)", metric="stacked-modes")
+       for name in ("stacked-mnist", "stacked-mnist-unrolled")},
+    # Points: channels = the point dimension, resolution 1, classes = mixture modes; generated, no files.
+    **{name: DatasetInfo(name, 2, 1, spec.mixture.num_modes, f"(generated: {spec.source})", kind="points",
+                         metric="modes2d") for name, spec in POINTS_DATASETS.items()},
 }
 _LOADERS = {
     "mnist": _idx_loader("MNIST", "MNIST"),
@@ -176,7 +188,7 @@ _LOADERS = {
 
 def _sized_loader(name: str) -> Callable[[Path, Split, bool, int], tuple | None]:
     """Loaders that decode images (and so resize while decoding) or derive a dataset from another."""
-    from harness import celeba, two_domain
+    from harness import celeba, stacked_mnist, two_domain
 
     if name == "imagefolder":
         return _image_folder
@@ -186,7 +198,20 @@ def _sized_loader(name: str) -> Callable[[Path, Split, bool, int], tuple | None]
         return two_domain.mnist_pair_loader(_LOADERS["mnist"], two_domain.edges)
     if name == "mnist-negative":
         return two_domain.mnist_pair_loader(_LOADERS["mnist"], two_domain.negatives)
+    if name in stacked_mnist.CONSTRUCTIONS:
+        return stacked_mnist.stacked_loader(name, _LOADERS["mnist"])
     return two_domain.unpaired_loader(name, downloadable=name in OFFICIAL_UNPAIRED)
+
+
+# Datasets other modules add (e.g. a derived image set with its own metric suite): name -> loader
+# with the signature of `_sized_loader`'s loaders, (root, split, download, resolution) -> (images, labels).
+_REGISTERED_LOADERS: dict[str, Callable[[Path, Split, bool, int], tuple | None]] = {}
+
+
+def register_dataset(info: DatasetInfo, loader: Callable[[Path, Split, bool, int], tuple | None]) -> None:
+    """Add an image dataset defined outside this file (its module must be imported before use)."""
+    DATASETS[info.name] = info
+    _REGISTERED_LOADERS[info.name] = loader
 
 
 def dataset_info(name: str) -> DatasetInfo:
@@ -203,8 +228,12 @@ def load_images(
     info = dataset_info(name)
     root = data_root(root)
     size = resolution or info.resolution
+    if info.kind != "images":
+        raise GanBenchError(f"{name} is a {info.kind} dataset, not images")
     if name in _LOADERS:
         loaded = _LOADERS[name](root, split, download)
+    elif name in _REGISTERED_LOADERS:
+        loaded = _REGISTERED_LOADERS[name](root, split, download, size)
     else:
         loaded = _sized_loader(name)(root, split, download, size)
     if loaded is None:
@@ -219,8 +248,18 @@ def load_images(
     if images.shape[-1] != size:
         images = resize_uint8(images, size)
     num_classes = info.num_classes or int(labels.max()) + 1
-    info = DatasetInfo(info.name, images.shape[1], size, num_classes, info.where, info.domains)
+    info = dataclasses.replace(info, channels=images.shape[1], resolution=size, num_classes=num_classes)
     return ImageSet(info=info, split=split, images=images, labels=labels)
+
+
+def load_dataset(
+    name: str, split: Split = "train", root: Path | None = None, resolution: int | None = None, download: bool = True
+) -> ImageSet | PointSet:
+    """A split of any dataset: images through `load_images`, points generated by `harness.points`."""
+    info = dataset_info(name)
+    if info.kind == "points":
+        return load_points(info, name, split)
+    return load_images(name, split, root, resolution, download)
 
 
 def resize_uint8(images: torch.Tensor, size: int) -> torch.Tensor:

@@ -22,12 +22,14 @@ from harness import distributed
 from harness.acceleration import Acceleration
 from harness.batches import DeviceBatches
 from harness.budget import MIN_SCORED_SAMPLES, Budget, resolve_budget
-from harness.data import dataset_info, load_images
+from harness.data import DATASETS, dataset_info, load_dataset
 from harness.errors import CheckpointError, GanBenchError, Interrupted
 from harness.hyperparameter_layers import registry_layers
 from harness.metrics.evaluate import Protocol
 from harness.metrics.extractors import resolve_extractor
+from harness.metrics.suites import metric_suite
 from harness.monitor import RunMonitor
+from harness.run_inputs import check_data_kind, make_batches, pick_variant, scatter_of, scored_with, spec_of
 from harness.provenance import provenance
 from harness.reproduction import DataSpec, Reproduction, load_reproduction_class, resolve_hyperparameters
 from harness.run_checks import check_generates, checked_config, checked_progress, nonfinite_reason
@@ -49,6 +51,7 @@ class RunRequest:
 
     paper: str
     dataset: str | None = None
+    variant: str | None = None  # a registry variant (Unrolled GAN's k5, PacGAN's m3); default: the entry's
     budget: str = "quick"
     seed: int = 0
     device: str = "auto"
@@ -81,11 +84,12 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)  # seeds CUDA too
 
 
-def configure(entry: PaperEntry, dataset: str, *layers: dict) -> tuple[type[Reproduction], Any, int]:
-    """The reproduction class, its hyperparameters (paper defaults < registry < per-dataset < layers) and resolution."""
+def configure(entry: PaperEntry, dataset: str, *layers: dict, variant: str | None = None) -> tuple[type[Reproduction], Any, int]:
+    """The reproduction class, its hyperparameters (paper defaults < registry < per-dataset < variant <
+    layers) and resolution."""
     spec = entry.reproduction
     cls = load_reproduction_class(spec.module)
-    hp = resolve_hyperparameters(cls, *registry_layers(entry, dataset), *layers)
+    hp = resolve_hyperparameters(cls, *registry_layers(entry, dataset, variant), *layers)
     return cls, hp, getattr(hp, "resolution", None) or dataset_info(dataset).resolution
 
 
@@ -103,34 +107,45 @@ def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
     if spec is None:
         raise GanBenchError(f"{entry.id} is catalogued but not implemented (no reproduction block)")
     dataset = request.dataset or spec.dataset
+    if dataset in DATASETS:  # a known dataset of the other kind (images vs points): the clearer line first
+        check_data_kind(entry.id, load_reproduction_class(spec.module), dataset)
     if dataset not in spec.datasets:
         raise GanBenchError(f"{entry.id} does not support dataset {dataset!r}; supported: {', '.join(spec.datasets)}")
     check_seed(request.seed)
-    budget = resolve_budget(request.budget, spec.paper_budget, request.budget_overrides, spec.batch_size)
+    variant = pick_variant(entry, request.variant)
+    budget = resolve_budget(request.budget, spec.paper_budget_for(dataset, variant), request.budget_overrides,
+                            spec.batch_size)
     device = pick_device(request.device)
     ranks, device = distributed.setup(device)  # under torchrun: join the group, take this rank's device
     # Everything that can fail on bad input fails here, before any training or any file is written.
-    extractor = resolve_extractor(request.extractor, request.extractor_weights) if request.evaluate else None
-    cls, hp, resolution = configure(entry, dataset, request.hyperparameters)
-    train_set = load_images(dataset, "train", request.data_root, resolution, request.download)
+    cls, hp, resolution = configure(entry, dataset, request.hyperparameters, variant=variant)
+    info = check_data_kind(entry.id, cls, dataset)
+    suite = metric_suite(info.metric)
+    extractor = None
+    if request.evaluate and suite.needs_extractor:
+        extractor = resolve_extractor(request.extractor, request.extractor_weights)
+    train_set = load_dataset(dataset, "train", request.data_root, resolution, request.download)
     distributed.check_budget(budget.batch_size, budget.wall_clock_s, ranks)
 
     seed_everything(request.seed)
-    data = DataSpec(dataset, train_set.info.channels, resolution, train_set.info.num_classes, train_set.info.domains)
+    data = spec_of(train_set.info, resolution)
     repro = instantiate(cls, hp, data, device, entry.id)
     check_generates(repro, entry.id)
     request.acceleration.apply(repro)
-    batches = _batches(train_set, budget, device, request.seed, request.acceleration)
+    batches = make_batches(train_set, budget, device, request.seed, request.acceleration)
     scorers = []
-    if extractor is not None and ranks.main:
+    if request.evaluate and ranks.main:
         scorers = build_scorers(repro, budget, extractor, device, request.data_root, request.cache, train_set)
 
     # Under torchrun rank 0 creates the directory and alone writes to it.
-    run = distributed.create_run(lambda: RunDir.create(request.runs_root, entry.id, dataset, budget.name, request.seed))
+    row = entry.id + (f"@{variant}" if variant else "")  # a variant's runs sit (and rank) apart from the others
+    run = distributed.create_run(lambda: RunDir.create(request.runs_root, row, dataset, budget.name, request.seed))
     config = {
-        "paper": entry.id, "module": spec.module, "dataset": dataset, "seed": request.seed,
+        "paper": entry.id, **({"variant": variant} if variant else {}), "module": spec.module, "dataset": dataset, "seed": request.seed,
         "resolution": data.resolution, "channels": data.channels, "num_classes": data.num_classes,
         **({"domains": list(data.domains)} if data.domains else {}),
+        **({"kind": data.kind} if data.kind != "images" else {}),
+        "metric": suite.name, "evaluate": request.evaluate,
         "hyperparameters": dataclasses.asdict(hp), "budget": budget.to_dict(),
         # nominal n_critic; a schedule (WGAN's warm-up) shows in progress.d_steps, which counts every D step
         "d_steps_per_g_step": getattr(hp, "d_steps_per_g_step", 1), "device": str(device),
@@ -145,14 +160,6 @@ def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
         say(f"run directory: {run.path}")
         return _train(entry, run, repro, batches, budget, scorers, request.seed, device, say,
                       acceleration=request.acceleration, data_root=request.data_root)
-
-
-def _batches(train_set, budget: Budget, device: torch.device, seed: int, acceleration: Acceleration) -> DeviceBatches:
-    try:
-        return DeviceBatches(train_set, budget.batch_size, device, seed=seed,
-                             memory_format=acceleration.memory_format, on_device=acceleration.data_on_device)
-    except ValueError as exc:  # a batch larger than the data (or than one of its domains)
-        raise GanBenchError(str(exc)) from None
 
 
 def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceBatches, budget: Budget,
@@ -217,7 +224,7 @@ def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceB
                           128 + signal.Signals[stop.signal_name])
     with distributed.unwrapped(repro):
         grid = fixed_samples(repro, seed, data_root)
-    run.save_samples(grid)
+    run.save_samples(grid, **scatter_of(repro.data, entry.id, budget))
     monitor.samples(grid, outcome.progress.kimg)
     reason = nonfinite_reason(repro, grid) if outcome.status == "finished" else None
     if reason:  # finite losses, or no step left to take (a resume at the last step): still not scorable
@@ -227,15 +234,16 @@ def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceB
     scores = []
     if scorers and outcome.status == "finished":
         say(f"scoring {scorers[0].protocol.num_samples} samples"
-            f"{f' per domain ({len(scorers)})' if len(scorers) > 1 else ''} with {scorers[0].protocol.extractor.label}")
+            f"{f' per domain ({len(scorers)})' if len(scorers) > 1 else ''} with {scored_with(scorers[0].protocol)}")
         records = evaluate_now(outcome.progress, grid=False)
         scores = [_score_entry(scorer.protocol, record) for scorer, record in zip(scorers, records)]
+    variant = run.read_config().get("variant")
     result = {
-        "paper": entry.id, "dataset": repro.data.name, "seed": seed, "budget": budget.to_dict(),
+        "paper": entry.id, **({"variant": variant} if variant else {}), "dataset": repro.data.name, "seed": seed, "budget": budget.to_dict(),
         "status": outcome.status, "stop_reason": outcome.stop_reason, "divergence": outcome.divergence,
         "progress": outcome.progress.to_dict(), "scores": scores,
         # batch statistics depend on the scoring batch, so its size is part of how the samples were drawn
-        "sampling": {"mode": repro.sampling, "batch_size": scorers[0].evaluator.batch_size if scorers else None},
+        "sampling": {"mode": repro.sampling, "batch_size": getattr(scorers[0].evaluator, "batch_size", None) if scorers else None},
         "provenance": run.read_config().get("provenance") or provenance(device),
         "finished_with": provenance(device)["git"],
         "resumed": resume is not None,
@@ -254,7 +262,8 @@ def _protocol_tags(protocol: Protocol) -> dict:
 
 
 def _score_entry(protocol: Protocol, record: dict) -> dict:
-    metrics = {k: v for k, v in record.items() if k in ("fid", "kid_mean", "kid_std", "is_mean", "is_std")}
+    keys = metric_suite(getattr(protocol, "metric", "fid")).metric_keys
+    metrics = {k: v for k, v in record.items() if k in keys}
     return {"protocol": protocol.to_dict(), "metrics": metrics, "g_step": record["g_step"],
             "eval_seconds": record["eval_seconds"],
             "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
@@ -322,10 +331,12 @@ def _evaluate(run: RunDir, registry, device_name, data_root, extractor, extracto
     if entry.reproduction is None or entry.reproduction.module != config["module"]:
         raise GanBenchError(f"{run.path}: the registry's {entry.id} no longer uses {config['module']}")
     device = pick_device(device_name)
-    if extractor is None and extractor_weights is None and config.get("extractor"):
-        spec = resolve_extractor(config["extractor"]["kind"], config["extractor"]["weights_path"])
-    else:
-        spec = resolve_extractor(extractor or "auto", extractor_weights)
+    spec = None
+    if metric_suite(dataset_info(config["dataset"]).metric).needs_extractor:
+        if extractor is None and extractor_weights is None and config.get("extractor"):
+            spec = resolve_extractor(config["extractor"]["kind"], config["extractor"]["weights_path"])
+        else:
+            spec = resolve_extractor(extractor or "auto", extractor_weights)
     state = load_checkpoint(run, entry.id)
     # The run's own resolved hyperparameters, so the rebuilt networks are exactly the trained ones.
     cls, hp, resolution = configure(entry, config["dataset"], config["hyperparameters"])
@@ -343,7 +354,7 @@ def _evaluate(run: RunDir, registry, device_name, data_root, extractor, extracto
     budget = Budget(**config["budget"])
     scorers = build_scorers(repro, budget, spec, device, data_root or _path(config.get("data_root")), cache,
                             num_samples=num_samples)
-    say(f"scoring {scorers[0].protocol.num_samples} samples of {run.path} with {spec.label}")
+    say(f"scoring {scorers[0].protocol.num_samples} samples of {run.path} with {scored_with(scorers[0].protocol)}")
     scores = []
     for scorer in scorers:
         started = time.monotonic()
@@ -359,7 +370,8 @@ def _evaluate(run: RunDir, registry, device_name, data_root, extractor, extracto
 def _data_spec(config: dict, resolution: int) -> DataSpec:
     """The DataSpec a run was trained with, from its config."""
     domains = tuple(config.get("domains") or ())
-    return DataSpec(config["dataset"], config["channels"], resolution, config["num_classes"], domains)
+    return DataSpec(config["dataset"], config["channels"], resolution, config["num_classes"], domains,
+                    config.get("kind", "images"))
 
 
 def _path(value: str | None) -> Path | None:
@@ -396,21 +408,23 @@ def _resume(run: RunDir, registry, device_name: str | None, data_root: Path | No
     distributed.check_budget(budget.batch_size, budget.wall_clock_s, ranks)
     data_root = data_root or _path(config.get("data_root"))
     cls, hp, resolution = configure(entry, config["dataset"], config["hyperparameters"])
-    train_set = load_images(config["dataset"], "train", data_root, resolution)
+    train_set = load_dataset(config["dataset"], "train", data_root, resolution)
     if state is None:
         seed_everything(config["seed"])  # what train_paper does at this point: same weights, same data order
     repro = instantiate(cls, hp, _data_spec(config, resolution), device, entry.id)
     acceleration = Acceleration(**config.get("acceleration", {}))
     acceleration.apply(repro)
-    batches = _batches(train_set, budget, device, config["seed"], acceleration)
+    batches = make_batches(train_set, budget, device, config["seed"], acceleration)
     scorers = []
+    spec = None
     if config.get("extractor"):
         recorded = config["extractor"]
         spec = resolve_extractor(recorded["kind"], recorded["weights_path"])
         if spec.weights_sha256 != recorded["weights_sha256"]:
             raise GanBenchError(f"{recorded['weights_path']}: extractor weights changed since the run started")
-        if ranks.main:
-            scorers = build_scorers(repro, budget, spec, device, data_root, cache, train_set)
+    # Runs from before `evaluate` was recorded were scored exactly when they recorded an extractor.
+    if config.get("evaluate", spec is not None) and ranks.main:
+        scorers = build_scorers(repro, budget, spec, device, data_root, cache, train_set)
     # Records written after the checkpoint would be written again: keep the curves up to it.
     done = checked_progress(state["progress"], str(run.checkpoint_path)).g_steps if state else 0
     run.rewrite_curves([r for r in run.curves() if isinstance(r.get("g_step", 0), int) and r.get("g_step", 0) <= done])

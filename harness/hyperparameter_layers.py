@@ -23,15 +23,20 @@ class HyperparameterLayer:
     where: str = "hyperparameter "
 
 
-def registry_layers(entry, dataset: str) -> tuple[HyperparameterLayer, HyperparameterLayer]:
-    """The registry's two hyperparameter layers for `dataset`, each labelled with its file and key path."""
+def registry_layers(entry, dataset: str, variant: str | None = None) -> tuple[HyperparameterLayer, ...]:
+    """The registry's hyperparameter layers for `dataset` (and a named variant's, applied last), each
+    labelled with its file and key path."""
     from harness.registry import paper_file
 
     path = paper_file(entry.id)
     file = f"{display_path(path)}: " if path is not None else f"registry entry {entry.id}: "
     spec = entry.reproduction
-    return (HyperparameterLayer(spec.hyperparameters, f"{file}reproduction.hyperparameters."),
-            HyperparameterLayer(spec.per_dataset.get(dataset, {}), f"{file}reproduction.per_dataset.{dataset}."))
+    layers = (HyperparameterLayer(spec.hyperparameters, f"{file}reproduction.hyperparameters."),
+              HyperparameterLayer(spec.per_dataset.get(dataset, {}), f"{file}reproduction.per_dataset.{dataset}."))
+    if variant is None:
+        return layers
+    return (*layers, HyperparameterLayer(spec.variants[variant].hyperparameters,
+                                         f"{file}reproduction.variants.{variant}.hyperparameters."))
 
 
 def merge_layers(defaults: dict[str, Any], layers: Iterable[dict | HyperparameterLayer],

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar, Iterator, Literal, Sequence
@@ -44,6 +45,21 @@ class DataSpec:
     # A two-domain dataset (CoGAN's digits/edges, CycleGAN's trainA/trainB) names its domains; then
     # `Batch.labels` hold the domain index and every batch has `batch_size` images of each domain.
     domains: tuple[str, ...] = ()
+    # "images", or "points": 2D points (channels = 2, resolution = 1, num_classes = mixture modes);
+    # batches then hold (N, 2) points and `sample` returns (n, 2) points, in the data's coordinates.
+    kind: str = "images"
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """One example's shape: (C, H, W) for images, (2,) for points."""
+        if self.kind == "points":
+            return (self.channels,)
+        return (self.channels, self.resolution, self.resolution)
+
+    @property
+    def features(self) -> int:
+        """Numbers per example (an MLP's input size): C·H·W, or 2 for points."""
+        return math.prod(self.shape)
 
 
 class Reproduction:
@@ -56,6 +72,9 @@ class Reproduction:
     """
 
     Hyperparameters: ClassVar[type]
+    # The data kinds (DataSpec.kind) the networks are built for; a dataset of another kind is refused
+    # with one line before anything is written.
+    data_kinds: ClassVar[tuple[str, ...]] = ("images",)
     # A conditional model is scored on labels drawn uniformly over the classes. On a two-domain
     # dataset the labels are domain indices, and each domain is scored on its own.
     conditional: ClassVar[bool] = False
@@ -106,7 +125,8 @@ class Reproduction:
 
     @torch.no_grad()
     def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        """`n` images in [-1, 1], shape (n, C, H, W), as the paper samples for evaluation (EMA, truncation…).
+        """`n` images in [-1, 1], shape (n, C, H, W), as the paper samples for evaluation (EMA, truncation…);
+        on a points dataset `n` points (n, 2) in the data's coordinates.
 
         The default: `G(noise(n))` with G in the declared `sampling` mode. Papers that sample
         otherwise (EMA copies, truncation, labels) override it and use `sampling_mode` likewise.

@@ -88,7 +88,14 @@ class RunDir:
     def save_checkpoint(self, state: dict) -> None:
         atomic_torch_save(state, self.checkpoint_path)
 
-    def save_samples(self, images) -> None:
+    def save_samples(self, images, modes=None, title: str = "") -> None:
+        """A grid of images in [-1, 1]; or, given the true `modes` (K, 2), points (N, 2) as a scatter over them."""
+        if modes is not None:
+            from harness.scatter import save_scatter
+
+            with atomic_path(self.samples_path) as tmp:
+                save_scatter(images, modes, tmp, title)
+            return
         from torchvision.utils import save_image
 
         with atomic_path(self.samples_path) as tmp:

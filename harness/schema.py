@@ -39,7 +39,6 @@ Category = Literal[
     "application",
     "survey",
 ]
-Metric = Literal["fid", "is", "kid"]
 Split = Literal["train", "test"]
 
 
@@ -51,12 +50,25 @@ class ReportedResult(_Strict):
     """A number a paper (or a large-scale study) published, with where it was published."""
 
     dataset: str
-    metric: Metric
+    metric: str = Field(description="a metric suite column's key: fid, is, kid, modes, high_quality, reverse_kl, ...")
     value: float
     std: float | None = None
+    spread: Literal["std", "stderr"] = Field(default="std", description="what `std` is: a std over trials or a standard error")
+    trials: int | None = Field(default=None, gt=0, description="independent runs the number is over")
+    variant: str | None = Field(default=None, description="the registry variant the number belongs to (k5, m3, ...)")
     num_samples: int | None = Field(default=None, gt=0, description="generated samples scored")
     source: str = Field(min_length=8, description="who reported it and which table, e.g. 'WGAN-GP paper, Table 3'")
     note: str | None = Field(default=None, description="protocol differences worth knowing")
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        from harness.metrics.suites import reported_metric_keys
+
+        known = reported_metric_keys()
+        if value not in known:
+            raise ValueError(f"unknown metric {value!r}; known: {', '.join(known)}")
+        return value
 
 
 class BudgetSpec(_Strict):
@@ -74,6 +86,15 @@ class BudgetSpec(_Strict):
     checkpoint_every: int | None = Field(default=None, gt=0)
 
 
+class VariantSpec(_Strict):
+    """A named setting of one reproduction (Unrolled GAN's k, PacGAN's m): its own leaderboard row."""
+
+    hyperparameters: dict[str, Any] = Field(default_factory=dict, description="over the per-dataset values")
+    paper_budget: BudgetSpec | None = Field(default=None, description="over the dataset's paper budget")
+    per_dataset_budget: dict[str, BudgetSpec] = Field(default_factory=dict, description="over paper_budget, per dataset")
+    note: str | None = None
+
+
 class ReproductionSpec(_Strict):
     """How to reproduce a paper: which module, on which data, with which settings."""
 
@@ -83,11 +104,16 @@ class ReproductionSpec(_Strict):
     hyperparameters: dict[str, Any] = Field(default_factory=dict, description="overrides of the module's defaults")
     per_dataset: dict[str, dict[str, Any]] = Field(default_factory=dict)
     paper_budget: BudgetSpec = Field(default_factory=BudgetSpec, description="the paper's own schedule")
+    per_dataset_budget: dict[str, BudgetSpec] = Field(
+        default_factory=dict, description="the paper's schedule on one dataset, over paper_budget (e.g. a 2D mixture)"
+    )
     batch_size: int | None = Field(
         default=None, gt=0,
         description="the paper's minibatch size where the method depends on it (CycleGAN's 1): used by every budget",
     )
     reported: list[ReportedResult] = Field(default_factory=list)
+    variants: dict[str, VariantSpec] = Field(default_factory=dict, description="named settings, each its own row")
+    default_variant: str | None = None
     deviations: list[str] = Field(default_factory=list, description="where we knowingly differ from the paper")
 
     @field_validator("module")
@@ -102,10 +128,15 @@ class ReproductionSpec(_Strict):
     def _datasets_consistent(self) -> "ReproductionSpec":
         if self.default_dataset is not None and self.default_dataset not in self.datasets:
             raise ValueError(f"default_dataset {self.default_dataset!r} is not among datasets {self.datasets}")
-        for name in self.per_dataset:
-            if name not in self.datasets:
-                raise ValueError(f"per_dataset names {name!r}, which is not among datasets {self.datasets}")
+        for field_name, names in (("per_dataset", self.per_dataset), ("per_dataset_budget", self.per_dataset_budget)):
+            for name in names:
+                if name not in self.datasets:
+                    raise ValueError(f"{field_name} names {name!r}, which is not among datasets {self.datasets}")
+        if self.default_variant is not None and self.default_variant not in self.variants:
+            raise ValueError(f"default_variant {self.default_variant!r} is not among variants {sorted(self.variants)}")
         for result in self.reported:
+            if result.variant is not None and result.variant not in self.variants:
+                raise ValueError(f"reported result names variant {result.variant!r}, not among {sorted(self.variants)}")
             if result.dataset not in self.datasets and result.dataset not in KNOWN_REPORT_ONLY_DATASETS:
                 raise ValueError(
                     f"reported result on {result.dataset!r}: not a supported dataset nor one of "
@@ -117,10 +148,22 @@ class ReproductionSpec(_Strict):
     def dataset(self) -> str:
         return self.default_dataset or self.datasets[0]
 
+    def paper_budget_for(self, dataset: str, variant: str | None = None) -> BudgetSpec:
+        """`paper_budget`, then the dataset's `per_dataset_budget`, then the variant's `paper_budget` and
+        its `per_dataset_budget` for the dataset, each over the one before."""
+        layers = [self.paper_budget, self.per_dataset_budget.get(dataset)]
+        if variant is not None:
+            layers += [self.variants[variant].paper_budget, self.variants[variant].per_dataset_budget.get(dataset)]
+        merged: dict[str, Any] = {}
+        for layer in layers:
+            if layer is not None:
+                merged.update(layer.model_dump(exclude_none=True))
+        return BudgetSpec(**merged)
+
 
 # Datasets a paper may report on that we cannot (yet) train on; listed so typos are still caught.
 KNOWN_REPORT_ONLY_DATASETS = frozenset(
-    {"cifar10", "stl10", "celeba", "celeba-hq", "lsun-bedroom", "imagenet", "ffhq", "mnist", "fashion-mnist", "svhn",
+    {"cifar10", "stl10", "celeba", "ring8", "grid25", "ring8-pacgan", "grid25-pacgan", "stacked-mnist", "celeba-hq", "lsun-bedroom", "imagenet", "ffhq", "mnist", "fashion-mnist", "svhn",
      "cityscapes", "horse2zebra", "cat2dog"}
 )
 

@@ -1,5 +1,7 @@
 """What gets scored for a reproduction, and how its samples are drawn: one `Scorer` per protocol.
 
+The dataset's metric suite (harness.metrics.suites) builds the scorers; the image suite ("fid") is here:
+
 - A plain dataset gets one generation score; a conditional model draws labels uniformly.
 - A two-domain dataset gets one score per domain. A generation model (CoGAN) is asked for that
   domain's images (`labels` = the domain index); a translation model (CycleGAN) translates the other
@@ -19,14 +21,16 @@ import torch
 
 from harness.batches import to_unit_range
 from harness.budget import Budget
-from harness.data import ImageSet, load_images
+from harness.data import ImageSet, dataset_info, load_images
 from harness.metrics.evaluate import Evaluator, Protocol
 from harness.metrics.extractors import ExtractorSpec
+from harness.metrics.suites import metric_suite
 from harness.reproduction import Reproduction
 
 Sampler = Callable[[int, torch.Generator], torch.Tensor]
 TRANSLATION_SOURCE_SPLIT = "test"  # translated images come from the held-out split, as in the papers' tables
 SAMPLE_GRID = 64
+SCATTER_POINTS = 2500  # a points run's samples.png: as many points as the papers score
 
 
 @dataclass
@@ -39,9 +43,17 @@ class Scorer:
         return self.evaluator.protocol
 
 
-def build_scorers(repro: Reproduction, budget: Budget, extractor: ExtractorSpec, device: torch.device,
-                  data_root: Path | None, cache: Path | None, train_set: ImageSet | None = None,
+def build_scorers(repro: Reproduction, budget: Budget, extractor: ExtractorSpec | None, device: torch.device,
+                  data_root: Path | None, cache: Path | None, train_set=None,
                   num_samples: int | None = None) -> list[Scorer]:
+    """The run's scorers, from its dataset's metric suite (`extractor` is None for suites without one)."""
+    build = metric_suite(dataset_info(repro.data.name).metric).build()
+    return build(repro, budget, extractor, device, data_root, cache, train_set, num_samples)
+
+
+def fid_scorers(repro: Reproduction, budget: Budget, extractor: ExtractorSpec, device: torch.device,
+                data_root: Path | None, cache: Path | None, train_set: ImageSet | None = None,
+                num_samples: int | None = None) -> list[Scorer]:
     data = repro.data
     base = Protocol(data.name, data.resolution, num_samples or budget.eval_samples, budget.real_split,
                     budget.real_samples, extractor)
@@ -100,9 +112,11 @@ def translation_sampler(repro: Reproduction, sources: torch.Tensor, target: int)
 def fixed_samples(repro: Reproduction, seed: int, data_root: Path | None = None) -> torch.Tensor:
     """The run's sample grid: 64 images from a fixed seed (one label per row position for conditional
     models, domains alternating for two-domain models; for translation models, rows of test images
-    each followed by their translations)."""
+    each followed by their translations). For points: 2,500 points, drawn as a scatter."""
     data = repro.data
     generator = torch.Generator(device=repro.device).manual_seed(seed)
+    if data.kind == "points":
+        return repro.sample(SCATTER_POINTS, generator=generator).cpu()
     if repro.translates:
         test = load_images(data.name, TRANSLATION_SOURCE_SPLIT, data_root, data.resolution)
         rows = []

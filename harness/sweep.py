@@ -181,7 +181,7 @@ def expand(spec: SweepSpec, registry: Registry) -> tuple[list[Cell], list[str]]:
 def cell_budget(spec: SweepSpec, registry: Registry, cell: Cell) -> Budget:
     """The budget a cell's run trains under (the sweep's overrides applied)."""
     repro = registry.get(cell.paper).reproduction
-    return resolve_budget(cell.budget, repro.paper_budget, {"checkpoint_every": spec.checkpoint_every,
+    return resolve_budget(cell.budget, repro.paper_budget_for(cell.dataset), {"checkpoint_every": spec.checkpoint_every,
                                                             "g_steps": spec.g_steps})
 
 

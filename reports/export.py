@@ -10,9 +10,10 @@ from __future__ import annotations
 import pandas as pd
 
 from reports import formatting as fmt
-from reports.tables import METRICS, Leaderboard, Row
+from reports.tables import Leaderboard, Row
 
 PROTOCOL_COLUMNS = ("dataset", "budget", "num_samples", "real_split", "real_samples", "extractor", "resolution")
+COMPARISON_PARTS = ("mean", "std", "paper", "paper_samples", "delta")
 
 
 def csv_frame(boards: list[Leaderboard]) -> pd.DataFrame:
@@ -21,7 +22,7 @@ def csv_frame(boards: list[Leaderboard]) -> pd.DataFrame:
         protocol = {name: getattr(board.protocol, name) for name in PROTOCOL_COLUMNS}
         for row in board.rows:
             record = {**protocol, "paper": row.paper, "seeds": row.n, "seed_list": " ".join(map(str, row.seeds))}
-            for metric in METRICS:
+            for metric in board.metrics:
                 stat, comparison = row.stats[metric.key], row.comparisons.get(metric.key)
                 record[f"{metric.key}_mean"] = stat.mean
                 record[f"{metric.key}_std"] = stat.std
@@ -31,8 +32,9 @@ def csv_frame(boards: list[Leaderboard]) -> pd.DataFrame:
             record.update({"kimg": row.kimg, "wall_clock_s": row.wall_clock_s, "devices": "; ".join(row.devices),
                            "status": row.status_text, "best": " ".join(sorted(row.best))})
             records.append(record)
+    metrics = list(dict.fromkeys(m.key for board in boards for m in board.metrics)) or ["fid", "is", "kid"]
     columns = [*PROTOCOL_COLUMNS, "paper", "seeds", "seed_list",
-               *[f"{m.key}_{part}" for m in METRICS for part in ("mean", "std", "paper", "paper_samples", "delta")],
+               *[f"{key}_{part}" for key in metrics for part in COMPARISON_PARTS],
                "kimg", "wall_clock_s", "devices", "status", "best"]
     return pd.DataFrame.from_records(records, columns=columns)  # the header even when there are no runs
 
@@ -42,7 +44,7 @@ def display_frame(board: Leaderboard) -> pd.DataFrame:
 
     def cells(row: Row) -> dict[str, str]:
         record = {"paper": row.paper}
-        for metric in METRICS:
+        for metric in board.metrics:
             stat = row.stats[metric.key]
             text = fmt.mean_std(stat.mean, stat.std, metric.digits)
             record[metric.label] = f"**{text}**" if metric.key in row.best else text
@@ -51,7 +53,8 @@ def display_frame(board: Leaderboard) -> pd.DataFrame:
                 reported = comparison.reported if comparison else None
                 record[f"paper {metric.label}"] = fmt.mean_std(reported.value, reported.std, metric.digits) if reported else fmt.DASH
                 mark = "" if comparison is None or comparison.same_samples or comparison.delta is None else "*"
-                record[f"Δ {metric.label}"] = (fmt.signed(comparison.delta, metric.digits) + mark) if comparison else fmt.DASH
+                inside = "" if comparison is None or comparison.within is None else (" in" if comparison.within else " out")
+                record[f"Δ {metric.label}"] = (fmt.signed(comparison.delta, metric.digits) + mark + inside) if comparison else fmt.DASH
         record.update({"samples": fmt.count(row.num_samples), "seeds": str(row.n), "kimg": fmt.kimg(row.kimg),
                        "wall-clock": fmt.duration(row.wall_clock_s), "device": ", ".join(row.devices),
                        "status": row.status_text})
@@ -88,12 +91,15 @@ def protocol_line(board: Leaderboard) -> str:
     p = board.protocol
     if not p.scored:
         return "not scored (trained with --no-eval)"
+    spread = "standard error over seeds" if board.spread == "stderr" else "sample std over seeds"
+    if p.metric != "fid":
+        return f"{p.samples_text} · ± is the {spread}; in/out: the paper's value inside our mean ± spread"
     return f"{p.samples_text} · {p.resolution} px · extractor {p.extractor}"
 
 
 def markdown(boards: list[Leaderboard]) -> str:
     parts = ["# gan-bench leaderboards", "",
-             "One table per protocol; values are mean ± sample std over seeds. "
+             "One table per protocol; values are mean ± spread over seeds (each table says which spread). "
              "`*`: the paper scored a different number of samples, so the Δ is indicative only.", ""]
     for board in boards:
         parts += [f"## {markdown_text(board.protocol.title)}", "", markdown_text(protocol_line(board)), "",

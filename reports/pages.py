@@ -9,7 +9,7 @@ from harness.registry import Registry
 from harness.schema import PaperEntry
 from reports.links import code_label
 from reports.runs import Protocol, RunView
-from reports.tables import METRICS, device_label
+from reports.tables import columns_for, device_label
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,8 @@ def run_context(run: RunView, registry: Registry, curves: list[dict], has_plots:
         # A running run has no result yet; its latest curve record says how far it got.
         "latest": {"g_step": last.get("g_step"), "kimg": last.get("kimg")} if not result else None,
         "config": flatten(run.config), "provenance": result.get("provenance"),
-        "device": device_label(run), "has_samples": has_samples, "plots": has_plots, "metrics": METRICS,
+        "device": device_label(run), "has_samples": has_samples, "plots": has_plots,
+        "metrics": columns_for(line.protocol for line in score_lines(run)),
     }
 
 
@@ -71,7 +72,7 @@ def paper_context(entry: PaperEntry, registry: Registry, status: str, runs: list
         "hyperparameters": flatten(spec.hyperparameters) if spec else [],
         "per_dataset": [(name, flatten(values)) for name, values in sorted(spec.per_dataset.items())] if spec else [],
         "paper_budget": flatten(spec.paper_budget.model_dump(exclude_none=True)) if spec else [],
-        "lines": lines, "metrics": METRICS,
+        "lines": lines, "metrics": columns_for(line.protocol for line in lines),
     }
 
 

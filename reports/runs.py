@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from harness.errors import GanBenchError
+from harness.metrics.suites import metric_suite
 from harness.runstore import RunDir, iter_results
 from harness.safe_files import lies_inside, read_run_file
 
 # runs/<paper>/<dataset>/<budget>/<run>/: the layout harness.runstore.RunDir.create writes.
 RUN_GLOB = "*/*/*/*/config.json"
-METRIC_KEYS = ("fid", "kid_mean", "kid_std", "is_mean", "is_std")
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ class Protocol:
     resolution: int | None
     domain: str | None = None  # a two-domain dataset's domain the score is about
     task: str = "generation"  # or "translation": image-to-image, never ranked with generation
+    metric: str = "fid"  # the metric suite (harness.metrics.suites): its columns are the table's
+    detail: str | None = None  # a non-image suite's own protocol fields, in words (threshold, classifier)
 
     @property
     def title(self) -> str:
@@ -48,6 +50,8 @@ class Protocol:
     @property
     def samples_text(self) -> str:
         """What was compared with what, in words (the table's caption starts with it)."""
+        if self.metric != "fid":
+            return f"{self.num_samples:,} generated samples · {self.metric}" + (f" ({self.detail})" if self.detail else "")
         if self.task == "translation":
             made = f"{self.num_samples:,} test images translated into {self.domain}"
         else:
@@ -63,7 +67,7 @@ class Protocol:
         # Named budgets in the order a reader cares about; custom budgets after their base name.
         order = {"standard": 0, "paper": 1, "quick": 2, "smoke": 3}
         base = self.budget.removesuffix("-custom")
-        return (self.dataset, self.task, self.domain or "", order.get(base, 4), self.budget, not self.scored,
+        return (self.dataset, self.task, self.domain or "", order.get(base, 4), self.budget, self.metric, not self.scored,
                 -(self.num_samples or 0), self.real_split or "", -(self.real_samples or 0), self.extractor or "",
                 self.resolution or 0)
 
@@ -104,6 +108,15 @@ class RunView:
     def name(self) -> str:
         return PurePosixPath(self.run_id).name
 
+    @property
+    def variant(self) -> str | None:
+        return (self.result or self.config).get("variant")
+
+    @property
+    def row(self) -> str:
+        """The leaderboard row the run counts in: its paper, or `paper@variant` for a registry variant."""
+        return self.paper + (f"@{self.variant}" if self.variant else "")
+
     def curves_bytes(self) -> bytes:
         """curves.jsonl as one read: a running run appends to it, so the plots and the plot cache's
         key must come from the same bytes."""
@@ -116,6 +129,10 @@ class RunView:
 
 def _score_protocol(budget: str, score: dict) -> Protocol:
     p = score["protocol"]
+    if p.get("metric", "fid") != "fid":  # a suite without an extractor or real statistics
+        own = {k: v for k, v in p.items() if k not in ("dataset", "num_samples", "metric")}
+        detail = ", ".join(f"{k} {v}" for k, v in sorted(own.items()))
+        return Protocol(p["dataset"], budget, p["num_samples"], None, None, None, None, metric=p["metric"], detail=detail)
     return Protocol(p["dataset"], budget, p["num_samples"], p["real_split"], p["real_samples"],
                     p["extractor"]["label"], p.get("resolution"), p.get("domain"), p.get("task", "generation"))
 
@@ -123,6 +140,9 @@ def _score_protocol(budget: str, score: dict) -> Protocol:
 def _intended_protocol(dataset: str, budget: dict, config: dict) -> Protocol:
     """The protocol a run will be scored under, from its config (for runs that have no score yet)."""
     extractor = config.get("extractor")
+    if config.get("metric", "fid") != "fid" and config.get("evaluate", True):
+        return Protocol(dataset, budget.get("name", "?"), budget.get("eval_samples"), None, None, None, None,
+                        metric=config["metric"])
     if not extractor:
         return Protocol(dataset, budget.get("name", "?"), None, None, None, None, None)
     return Protocol(dataset, budget.get("name", "?"), budget.get("eval_samples"), budget.get("real_split"),
@@ -142,7 +162,8 @@ def read_runs(root: Path) -> list[RunView]:
         budget = result["budget"]
         view = RunView(run_id, run.path, result["paper"], result["dataset"], budget["name"], result["seed"],
                        result["status"], config, result, root=root)
-        view.scores = [Score(_score_protocol(budget["name"], s), _metrics(s), s) for s in result["scores"]]
+        view.scores = [Score(protocol, _metrics(protocol, s), s)
+                       for s in result["scores"] for protocol in [_score_protocol(budget["name"], s)]]
         view.intended = _intended_protocol(result["dataset"], budget, config)
         views[run_id] = view
     for config_path in sorted(root.glob(RUN_GLOB)):
@@ -183,5 +204,6 @@ def _config_or_empty(run: RunDir) -> dict:
         return {}
 
 
-def _metrics(score: dict) -> dict[str, float]:
-    return {k: float(v) for k, v in score["metrics"].items() if k in METRIC_KEYS and v is not None}
+def _metrics(protocol: Protocol, score: dict) -> dict[str, float]:
+    keys = metric_suite(protocol.metric).metric_keys
+    return {k: float(v) for k, v in score["metrics"].items() if k in keys and v is not None}

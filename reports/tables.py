@@ -1,10 +1,14 @@
 """Leaderboards: runs grouped by protocol, aggregated over seeds per paper (pandas).
 
 One leaderboard per `Protocol` (dataset, budget, generated/real sample counts, real split,
-extractor, resolution); nothing is ever ranked across two protocols. Within a leaderboard a row is
-one paper: FID, IS and KID as the mean ± sample standard deviation (ddof=1) over its scored runs,
-beside the paper's own number for that dataset and metric. KID and IS are each run's *mean*
-(over KID subsets / IS splits); the ± shown is the spread across seeds, not within a run.
+extractor, resolution, metric suite); nothing is ever ranked across two protocols. Its columns are
+its metric suite's (harness.metrics.suites): FID, IS and KID for images, modes / % HQ / reverse KL
+for 2D mixtures, and so on. Within a leaderboard a row is one paper (or one registry variant,
+`paper@variant`): each metric as the mean ± the suite's spread over its scored runs — the sample
+standard deviation (ddof=1) for FID/KID/IS, the standard error of the mean (std/√n) for the
+mode-coverage suites, whose papers report standard errors — beside the paper's own number, with
+whether that number lies inside our mean ± spread. KID and IS are each run's *mean* (over KID
+subsets / IS splits); the ± shown is the spread across seeds, not within a run.
 """
 
 from __future__ import annotations
@@ -14,25 +18,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from harness.metrics.suites import SUITES, Column, metric_suite
 from harness.registry import Registry
 from harness.schema import ReportedResult
 from reports.runs import Protocol, RunView
 
-
-@dataclass(frozen=True)
-class MetricSpec:
-    key: str  # the metric's name in the registry's `reported` block
-    label: str
-    column: str  # the per-run value in result.json's metrics
-    lower_is_better: bool
-    digits: int
-
-
-METRICS = (
-    MetricSpec("fid", "FID", "fid", True, 2),
-    MetricSpec("is", "IS", "is_mean", False, 2),
-    MetricSpec("kid", "KID", "kid_mean", True, 4),
-)
+MetricSpec = Column  # a leaderboard column, as its metric suite declares it
+METRICS = metric_suite("fid").columns  # the image tables' columns (run and paper pages default to them)
 STATUS_ORDER = ("finished", "diverged", "running")
 
 
@@ -51,6 +43,7 @@ class Comparison:
     delta: float | None  # ours − paper's
     same_samples: bool  # False: the paper scored a different number of samples; the delta is indicative only
     alternatives: int = 0  # further numbers the registry gives for this dataset and metric (paper page lists them)
+    within: bool | None = None  # the paper's value inside our mean ± spread (None: no spread, one seed)
 
 
 @dataclass(frozen=True)
@@ -88,6 +81,8 @@ class Leaderboard:
     rows: list[Row]
     # Metrics with a "paper" column: only those some paper in this table reported on this dataset.
     reported_metrics: list[str]
+    metrics: tuple[Column, ...] = METRICS  # the table's columns: its protocol's metric suite's
+    spread: str = "std"  # what the ± is: "std" over seeds, or "stderr" (std / √n)
 
     @property
     def indicative(self) -> bool:
@@ -103,6 +98,18 @@ def device_label(run: RunView) -> str:
     return f"{device['type']} ({name})" if name and name != device["type"] else device["type"]
 
 
+def all_columns() -> list[str]:
+    """Every per-run metric value some suite reads (the frame holds them all; each table picks its own)."""
+    metric_suite("fid")  # loads every suite
+    return list(dict.fromkeys(c.column for suite in SUITES.values() for c in suite.columns))
+
+
+def columns_for(protocols) -> tuple[Column, ...]:
+    """The columns of the suites of `protocols`, in order (a run/paper page shows them all); FID's if none."""
+    names = list(dict.fromkeys(p.metric for p in protocols if p is not None)) or ["fid"]
+    return tuple(c for name in names for c in metric_suite(name).columns)
+
+
 def entries_frame(runs: list[RunView]) -> pd.DataFrame:
     """One row per (run, protocol it belongs to): a score's protocol, or for a run without a score
     (running, diverged) the protocol its config asks for, so it is listed where it will land."""
@@ -114,13 +121,12 @@ def entries_frame(runs: list[RunView]) -> pd.DataFrame:
         progress = run.result["progress"] if run.result else {}
         for protocol, metrics in memberships:
             records.append({
-                "protocol": protocol, "paper": run.paper, "run_id": run.run_id, "seed": run.seed,
+                "protocol": protocol, "paper": run.row, "run_id": run.run_id, "seed": run.seed,
                 "status": run.status, "kimg": progress.get("kimg", math.nan),
                 "wall_clock_s": progress.get("wall_clock_s", math.nan), "device": device_label(run),
-                **{m.column: metrics.get(m.column, math.nan) for m in METRICS},
+                **{column: metrics.get(column, math.nan) for column in all_columns()},
             })
-    columns = ["protocol", "paper", "run_id", "seed", "status", "kimg", "wall_clock_s", "device",
-               *[m.column for m in METRICS]]
+    columns = ["protocol", "paper", "run_id", "seed", "status", "kimg", "wall_clock_s", "device", *all_columns()]
     return pd.DataFrame.from_records(records, columns=columns)
 
 
@@ -128,34 +134,41 @@ def _number(value) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def _stat(values: pd.Series) -> Stat:
+def _stat(values: pd.Series, spread: str = "std") -> Stat:
     values = values.dropna()
-    return Stat(_number(values.mean()) if len(values) else None, _number(values.std(ddof=1)) if len(values) > 1 else None,
-                int(len(values)))
+    std = _number(values.std(ddof=1)) if len(values) > 1 else None
+    if spread == "stderr" and std is not None:
+        std /= math.sqrt(len(values))
+    return Stat(_number(values.mean()) if len(values) else None, std, int(len(values)))
 
 
-def _comparison(registry: Registry, paper: str, protocol: Protocol, metric: MetricSpec, ours: Stat) -> Comparison | None:
+def _comparison(registry: Registry, row_name: str, protocol: Protocol, metric: MetricSpec, ours: Stat) -> Comparison | None:
+    paper, _, variant = row_name.partition("@")
     entry = registry.papers.get(paper)
     if entry is None or entry.reproduction is None:
         return None
-    matches = [r for r in entry.reproduction.reported if r.dataset == protocol.dataset and r.metric == metric.key]
+    matches = [r for r in entry.reproduction.reported
+               if r.dataset == protocol.dataset and r.metric == metric.key and r.variant == (variant or None)]
     if not matches:
         return None
     reported = matches[0]  # the registry lists a paper's primary number first
     delta = ours.mean - reported.value if ours.mean is not None else None
-    return Comparison(reported, delta, reported.num_samples == protocol.num_samples, len(matches) - 1)
+    within = abs(delta) <= ours.std if delta is not None and ours.std is not None else None
+    return Comparison(reported, delta, reported.num_samples == protocol.num_samples, len(matches) - 1, within)
 
 
 def _row(registry: Registry, protocol: Protocol, paper: str, group: pd.DataFrame) -> Row:
-    stats = {m.key: _stat(group[m.column]) for m in METRICS}
-    comparisons = {m.key: c for m in METRICS if (c := _comparison(registry, paper, protocol, m, stats[m.key]))}
-    scored = group.dropna(subset=["fid"])
+    suite = metric_suite(protocol.metric)
+    metrics = suite.columns
+    stats = {m.key: _stat(group[m.column], suite.spread) for m in metrics}
+    comparisons = {m.key: c for m in metrics if (c := _comparison(registry, paper, protocol, m, stats[m.key]))}
+    scored = group.dropna(subset=[metrics[0].column])
     done = group.dropna(subset=["kimg"])  # finished or diverged: progress is known
     kimg = done["kimg"]
     counts = group["status"].value_counts()
     status = {s: int(counts[s]) for s in STATUS_ORDER if s in counts}
     status.update({s: int(counts[s]) for s in sorted(counts.index) if s not in STATUS_ORDER})
-    entry = registry.papers.get(paper)
+    entry = registry.papers.get(paper.partition("@")[0])
     return Row(
         paper=paper, title=entry.title if entry else f"{paper} (not in the registry)", n=len(scored),
         seeds=sorted(int(s) for s in scored["seed"].dropna()), stats=stats, comparisons=comparisons,
@@ -169,9 +182,9 @@ def _row(registry: Registry, protocol: Protocol, paper: str, group: pd.DataFrame
     )
 
 
-def _mark_best(rows: list[Row]) -> None:
+def _mark_best(rows: list[Row], metrics: tuple[Column, ...] = METRICS) -> None:
     """Highlight the best mean per metric; only when at least two rows have one (a lone row is not 'best')."""
-    for metric in METRICS:
+    for metric in metrics:
         values = [r.stats[metric.key].mean for r in rows if r.stats[metric.key].mean is not None]
         if len(values) < 2:
             continue
@@ -181,9 +194,10 @@ def _mark_best(rows: list[Row]) -> None:
                 row.best.add(metric.key)
 
 
-def _row_order(row: Row) -> tuple:
-    fid = row.stats["fid"].mean
-    return (fid is None, fid if fid is not None else 0.0, row.paper)
+def _row_order(row: Row, first: Column = METRICS[0]) -> tuple:
+    """By the table's first metric, best first; rows without a score last."""
+    value = row.stats[first.key].mean
+    return (value is None, (value if first.lower_is_better else -value) if value is not None else 0.0, row.paper)
 
 
 def leaderboards(runs: list[RunView], registry: Registry) -> list[Leaderboard]:
@@ -195,8 +209,9 @@ def leaderboards(runs: list[RunView], registry: Registry) -> list[Leaderboard]:
         boards.setdefault(protocol, []).append(_row(registry, protocol, paper, group))
     result = []
     for protocol in sorted(boards, key=Protocol.sort_key):
-        rows = sorted(boards[protocol], key=_row_order)
-        _mark_best(rows)
-        reported = [m.key for m in METRICS if any(m.key in r.comparisons for r in rows)]
-        result.append(Leaderboard(protocol, rows, reported))
+        suite = metric_suite(protocol.metric)
+        rows = sorted(boards[protocol], key=lambda row: _row_order(row, suite.columns[0]))
+        _mark_best(rows, suite.columns)
+        reported = [m.key for m in suite.columns if any(m.key in r.comparisons for r in rows)]
+        result.append(Leaderboard(protocol, rows, reported, suite.columns, suite.spread))
     return result

@@ -18,6 +18,10 @@ Where the paper and the reference code differ we follow the code (pytorch/exampl
 soumith/dcgan.torch main.lua, whose schedule our `paper` budget uses): z ~ N(0, I) and ngf = 64, so
 the 64 px G is 512→256→128→64 channels. The paper draws z from "a uniform noise distribution" and
 its fig. 1 G is twice as wide (1024→…→128): `--set z_distribution=uniform --set g_width=128`.
+The mode-collapse papers' "DCGAN" baseline on Stacked MNIST (Unrolled GAN's appendix; PacGAN Table 3,
+"D is 1/4 size of G") is a much smaller DCGAN-style pair with 3x3 kernels; `architecture: small-dc`
+selects those nets (`reproductions.mode_nets`, shared with PacGAN) from the registry's per-dataset
+settings, with that code's own learning rates.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from harness.batches import Batch
 from harness.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
 from harness.reproduction import DataSpec, Reproduction
 from reproductions.blocks import init_normal, ladder
+from reproductions.mode_nets import SmallDCDiscriminator, SmallDCGenerator
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,10 @@ class Hyperparameters:
     leaky_slope: float = 0.2
     init_std: float = 0.02
     resolution: int | None = None  # None: the dataset's native size
+    # "radford": the nets above. "small-dc": Metz et al.'s Stacked MNIST nets (28 px only), with
+    # d_width the D's first width (2: D is 1/4 the size of G) and g_width G's last (8).
+    architecture: Literal["radford", "small-dc"] = "radford"
+    g_lr: float | None = None  # G's own learning rate where a paper sets one (None: lr for both)
 
 
 class Generator(nn.Module):
@@ -96,12 +105,18 @@ class DCGAN(Reproduction):
 
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
         super().__init__(data, hp, device)
-        self.G = Generator(hp.z_dim, data.channels, data.resolution, hp.g_width).to(device)
-        self.D = Discriminator(data.channels, data.resolution, hp.d_width, hp.leaky_slope).to(device)
+        if hp.architecture == "small-dc":
+            if data.resolution != 28:
+                raise ValueError(f"the small-dc nets are drawn for 28x28 Stacked MNIST, not {data.resolution} px")
+            self.G = SmallDCGenerator(hp.z_dim, data.channels, hp.g_width).to(device)
+            self.D = SmallDCDiscriminator(data.channels, hp.d_width, hp.leaky_slope).to(device)
+        else:
+            self.G = Generator(hp.z_dim, data.channels, data.resolution, hp.g_width).to(device)
+            self.D = Discriminator(data.channels, data.resolution, hp.d_width, hp.leaky_slope).to(device)
         for net in (self.G, self.D):
             net.apply(lambda m: init_normal(m, hp.init_std))  # section 4: N(0, 0.02)
         betas = (hp.beta1, hp.beta2)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=hp.lr, betas=betas)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=hp.lr if hp.g_lr is None else hp.g_lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=hp.lr, betas=betas)
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
