@@ -11,7 +11,7 @@ import pytest
 from harness import cost
 from harness.budget import resolve_budget
 from harness.registry import load_registry
-from harness.sweep import build_spec, read_spec_file
+from harness.sweep import Cell, build_spec, cell_budget, read_spec_file
 
 REPO = Path(__file__).resolve().parents[1]
 BOARDS = sorted((REPO / "boards").glob("*.yaml"))
@@ -26,8 +26,10 @@ def test_every_board_dry_runs_its_cells_with_budgets_and_costs(cli, tmp_path, bo
     cells = [WOULD_RUN.match(line).groups() for line in result.output.splitlines() if line.startswith("would run")]
     expected = {(p, d, b, str(s)) for p in spec.papers for d in spec.datasets for b in spec.budgets for s in spec.seeds}
     assert {c[:4] for c in cells} == expected and len(cells) == len(expected)  # no paper left out
-    for *_, described in cells:
-        assert described.startswith("100,000 G steps at batch 64")
+    registry = load_registry()
+    for paper, dataset, budget, seed, described in cells:
+        planned = cell_budget(spec, registry, Cell(paper, dataset, budget.removesuffix("-custom"), int(seed), budget))
+        assert described.startswith(f"{planned.g_steps:,} G steps at batch {planned.batch_size}"), described
     measured = [c for c in cells if "≈" in c[4]]
     assert measured, "no cell of the board has a measured step time"
     assert re.search(rf"estimated training: .* for {len(measured)} of {len(cells)} cells", result.output)
