@@ -29,6 +29,8 @@ def _score_problem(score) -> str | None:
     if not isinstance(score, dict) or not isinstance(score.get("protocol"), dict) or not isinstance(score.get("metrics"), dict):
         return "is not a protocol with metrics"
     protocol = score["protocol"]
+    if protocol.get("metric", "fid") != "fid":  # mode coverage and other suites: no extractor, no FID
+        return _suite_score_problem(protocol, score["metrics"])
     for name, ok in (("dataset", _text), ("num_samples", _count), ("real_split", _text), ("real_samples", _count)):
         if not ok(protocol.get(name)):
             return f"protocol.{name} is {str(protocol.get(name))[:30]!r}"
@@ -41,6 +43,27 @@ def _score_problem(score) -> str | None:
             return f"{key} is {str(value)[:30]!r}, not a finite number"
     if not _number(score["metrics"].get("fid")):
         return "has no FID"
+    return None
+
+
+def _suite_score_problem(protocol: dict, metrics: dict) -> str | None:
+    """A score of another metric suite: a known suite, its protocol's counts, its metrics finite or
+    undefined (None, e.g. the 2D reverse KL when no sample is high quality) and at least one defined."""
+    from harness.metrics.suites import SUITES
+
+    name = protocol.get("metric")
+    if not _text(name) or name not in SUITES:
+        return f"protocol.metric {str(name)[:30]!r} is not a known metric suite"
+    for field, ok in (("dataset", _text), ("num_samples", _count)):
+        if not ok(protocol.get(field)):
+            return f"protocol.{field} is {str(protocol.get(field))[:30]!r}"
+    keys = SUITES[name].metric_keys
+    for key in keys:
+        value = metrics.get(key)
+        if value is not None and not _number(value):
+            return f"{key} is {str(value)[:30]!r}, not a finite number"
+    if not any(_number(metrics.get(key)) for key in keys):
+        return f"has no {name} metric"
     return None
 
 

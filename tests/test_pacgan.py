@@ -9,7 +9,7 @@ from harness.batches import Batch
 from harness.reproduction import DataSpec
 from reproductions import pacgan
 from tests.smoke_kit import assert_smoke_run, declared_datasets
-from tests.reproduction_kit import builder, changed, one_thread, snapshot  # noqa: F401
+from tests.reproduction_kit import builder, changed, snapshot
 
 RING = DataSpec("ring8-pacgan", 2, 1, 8, kind="points")
 STACKED = DataSpec("stacked-mnist", 3, 28, 1000)

@@ -53,3 +53,17 @@ def test_ring8_paper_table_has_the_2d_columns_standard_errors_and_in_or_out(tmp_
     assert board.rows[0].comparisons["modes"].reported.variant == "k5" or "modes" not in board.rows[0].comparisons
     text = markdown([board])
     assert "## ring8 · paper" in text and "standard error" in text and "+1.0 in" in text and "FID" not in text
+
+
+def test_a_points_score_is_checked_by_its_own_suite_not_as_a_fid():
+    from harness.result_checks import result_problem
+
+    def result(metrics, metric="modes2d"):
+        return {"paper": "gan", "dataset": "ring8", "seed": 0, "status": "finished", "budget": {"name": "paper"},
+                "progress": {"g_steps": 10, "kimg": 5.0, "wall_clock_s": 30.0}, "provenance": {"device": {"type": "cpu"}},
+                "scores": [{"protocol": {**PROTOCOL, "metric": metric}, "metrics": metrics}]}
+
+    assert result_problem(result({"modes": 1.0, "high_quality": 99.0, "reverse_kl": None})) is None
+    assert "modes is 'nan'" in result_problem(result({"modes": float("nan"), "high_quality": 1.0, "reverse_kl": 0.1}))
+    assert "has no modes2d metric" in result_problem(result({"modes": None, "high_quality": None, "reverse_kl": None}))
+    assert "not a known metric suite" in result_problem(result({"modes": 1.0}, metric="<script>"))

@@ -10,7 +10,7 @@ from harness.losses import d_loss_gan, g_loss_minimax
 from harness.reproduction import DataSpec
 from reproductions import unrolled_gan
 from tests.smoke_kit import assert_smoke_run, declared_datasets
-from tests.reproduction_kit import builder, changed, one_thread, snapshot  # noqa: F401
+from tests.reproduction_kit import builder, changed, snapshot
 
 RING = DataSpec("ring8", 2, 1, 8, kind="points")
 build = builder(unrolled_gan.UnrolledGAN)

@@ -9,7 +9,7 @@ from harness.batches import Batch
 from harness.reproduction import DataSpec
 from reproductions import veegan
 from tests.smoke_kit import assert_smoke_run, declared_datasets
-from tests.reproduction_kit import builder, changed, one_thread, snapshot  # noqa: F401
+from tests.reproduction_kit import builder, changed, snapshot
 
 GRID = DataSpec("grid25", 2, 1, 25, kind="points")
 build = builder(veegan.VEEGAN)
