@@ -100,7 +100,9 @@ def test_sources_are_valid_and_every_document_is_used(registry):
     bad = [(entry.id, entry.sources) for entry in registry.papers.values() if not set(entry.sources) <= valid]
     bad += [(resource.id, resource.sources) for resource in registry.resources if not set(resource.sources) <= valid]
     assert not bad, bad
-    unnamed = [entry.id for entry in registry.papers.values() if not entry.sources]
+    # An entry no source list names is a paper added for a benchmark table (VEEGAN, PacGAN): it must
+    # be implemented, never a catalogue-only entry from outside the lists.
+    unnamed = [entry.id for entry in registry.papers.values() if not entry.sources and entry.reproduction is None]
     assert not unnamed, f"catalogue entries that no source list names: {unnamed}"
     used = Counter(source for entry in registry.papers.values() for source in set(entry.sources))
     unused = [doc for doc in SOURCE_IDS if used[doc] == 0]

@@ -45,10 +45,16 @@ def test_section_4_initialisation_and_adam():
     assert repro.opt_G.defaults["lr"] == 2e-4 and repro.opt_D.defaults["betas"] == (0.5, 0.999)
 
 
-def test_sampling_is_independent_of_batch_mates_and_leaves_g_training():
+def test_sampling_uses_batch_statistics_as_the_reference_code_and_leaves_g_as_it_was():
     repro = build(CIFAR)
     repro.train_step([batch(CIFAR)], 0)  # running statistics that differ from the initial ones
     repro.train(True)
-    one = repro.sample(4, generator=torch.Generator().manual_seed(2))
-    many = repro.sample(16, generator=torch.Generator().manual_seed(2))
-    assert torch.allclose(one, many[:4], atol=1e-6) and repro.G.training
+    running = [b.clone() for b in repro.G.buffers()]
+    z = repro.noise(4, torch.Generator().manual_seed(2))
+    images = repro.sample(4, generator=torch.Generator().manual_seed(2))
+    assert repro.G.training and all(torch.equal(a, b) for a, b in zip(repro.G.buffers(), running))
+    with torch.no_grad():
+        repro.G.eval()
+        assert not torch.allclose(images, repro.G(z), atol=1e-4)  # not the running statistics
+        repro.G.train()
+        assert torch.allclose(images, repro.G(z), atol=1e-6)  # train mode: this batch's own statistics

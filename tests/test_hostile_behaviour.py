@@ -51,11 +51,11 @@ TERM = "os.kill(os.getpid(), signal.SIGTERM)"
 def test_sigterm_during_start_up_is_one_line_and_143(tmp_path):
     proc = _run_cli_signalling_itself(["run", "dcgan", *SMOKE, "--runs-dir", tmp_path / "runs"], f"""
         import harness.experiment as experiment
-        real = experiment.load_images
-        def load_images(*args, **kwargs):
+        real = experiment.load_dataset
+        def load_dataset(*args, **kwargs):
             {TERM}
             return real(*args, **kwargs)
-        experiment.load_images = load_images
+        experiment.load_dataset = load_dataset
     """)
     assert proc.returncode == 143, proc.stderr
     assert_one_line_error(proc, "terminated by SIGTERM")

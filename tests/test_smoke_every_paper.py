@@ -43,7 +43,8 @@ def _other_kind_datasets() -> list[tuple[str, str]]:
     return cases
 
 
-CASES = [(paper, None) for paper in IMPLEMENTED] + _other_kind_datasets()
+CASES = [pytest.param(paper, None, id=paper) for paper in IMPLEMENTED] + [
+    pytest.param(paper, dataset, id=f"{paper}-{dataset}") for paper, dataset in _other_kind_datasets()]
 
 
 @pytest.mark.slow
