@@ -136,13 +136,10 @@ class Evaluator:
         if self._real_features is not None:
             return self._real_features
         path = self._real_cache_path()
-        if path.exists():
-            try:
-                self._real_features = torch.load(path, map_location="cpu", weights_only=True)
-                self.real_cache_hit = True
-                return self._real_features
-            except Exception:
-                path.unlink(missing_ok=True)  # a damaged cache entry is recomputed, never trusted
+        cached = load_cached_features(path)
+        if cached is not None:
+            self._real_features, self.real_cache_hit = cached, True
+            return cached
         real = self._real or self._of_domain(load_images(self.protocol.dataset, self.protocol.real_split,
                                                          self.data_root, resolution=self.protocol.resolution))
         count = min(self.protocol.real_samples, len(real))
@@ -173,6 +170,17 @@ class Evaluator:
 
     def score(self, sample: Callable[[int, torch.Generator], torch.Tensor], seed: int) -> dict[str, float]:
         return feature_metrics(self.generated_features(sample, seed), self.real_features(), self.protocol)
+
+
+def load_cached_features(path: Path) -> dict[str, torch.Tensor] | None:
+    """Features cached at `path`, or None; a damaged cache entry is deleted (recomputed, never trusted)."""
+    if not path.exists():
+        return None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        path.unlink(missing_ok=True)
+        return None
 
 
 def feature_metrics(fake: dict[str, torch.Tensor], real: dict[str, torch.Tensor], protocol: Protocol) -> dict[str, float]:

@@ -16,7 +16,7 @@ import torch
 
 from harness.data import Split, load_images
 from harness.errors import GanBenchError
-from harness.metrics.evaluate import Evaluator, Protocol, feature_metrics
+from harness.metrics.evaluate import Evaluator, Protocol, feature_metrics, load_cached_features
 from harness.metrics.extractors import ExtractorSpec
 from harness.storage import atomic_torch_save
 
@@ -79,11 +79,9 @@ def _cached_features(evaluator: Evaluator, images: torch.Tensor, dataset: str, s
     path = (evaluator.cache / "real-floor" /
             f"{dataset}-{split}-{images.shape[-1]}px-{samples}-{chosen}-{spec.kind}-{spec.weights_sha256[:16]}"
             f"-{'+'.join(evaluator.layers)}.pt")
-    if path.exists():
-        try:
-            return torch.load(path, map_location="cpu", weights_only=True)
-        except Exception:
-            path.unlink(missing_ok=True)  # a damaged cache entry is recomputed, never trusted
+    cached = load_cached_features(path)
+    if cached is not None:
+        return cached
     if random_seed is None:
         subset = images[:samples]
     else:
