@@ -2,7 +2,7 @@
 
 - `amp`: bf16 autocast around the training step. bf16 keeps fp32's exponent range, so GAN losses
   need no loss scaling (fp16 would: its overflow on D's logits is a classic source of NaNs, which is
-  why fp16 is not offered). The gradient penalty always runs in fp32 (harness.regularizers).
+  why fp16 is not offered). The gradient penalty always runs in fp32 (reproductions.parts.regularizers).
 - `channels_last`: networks and real batches in NHWC, which cuDNN's convolutions prefer.
 - `compile`: `torch.compile` of each network's forward (the module itself is untouched, so
   checkpoints keep their plain parameter names).

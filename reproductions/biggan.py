@@ -10,13 +10,13 @@ regularisation) and appendix B (architecture):
   use a shared embedding, which is linearly projected to each layer's gains and biases".
 - Hierarchical latent (section 3, appendix B): z is split into one chunk per resolution; the first
   chunk feeds the dense layer, every other chunk is concatenated with the shared embedding and
-  conditions one ResBlock's BNs (`reproductions/conditional.py`, `cond_dim` mode).
+  conditions one ResBlock's BNs (`reproductions/parts/conditional.py`, `cond_dim` mode).
 - Eq. 3: orthogonal regularisation R_β(W) = β‖WᵀW ⊙ (1 − I)‖²_F on G's weights, β = 10⁻⁴, added to
-  G's loss (`harness.regularizers.orthogonal_regularisation`; the shared embedding is exempt). The
+  G's loss (`reproductions.parts.regularizers.orthogonal_regularisation`; the shared embedding is exempt). The
   authors' `utils.ortho` adds 2β(WWᵀ ⊙ (1 − I))W to the gradient, half the gradient of eq. 3 as
   written (4β(…)W), so G's objective carries R_β/2: the released code's regulariser.
 - Sampling uses an exponential moving average of G's weights with decay 0.9999 (the paper's
-  experimental details), started after some steps (`harness.regularizers.EMA`); as the authors'
+  experimental details), started after some steps (`reproductions.parts.regularizers.EMA`); as the authors'
   `utils.ema` runs over G's whole state dict, the BN running statistics are averaged too.
 - Section 3.1, truncation trick: z ~ N(0, I) with every value whose magnitude exceeds a threshold
   resampled (`truncated_normal`); `truncation=None` keeps the untruncated prior used for scores.
@@ -41,12 +41,13 @@ import torch
 from torch import nn
 
 from harness.batches import Batch
-from harness.losses import d_loss_hinge, g_loss_hinge
-from harness.regularizers import EMA, orthogonal_regularisation, spectral_norm_all
 from harness.reproduction import DataSpec, Reproduction
-from reproductions.attention import SelfAttention
-from reproductions.blocks import ladder
-from reproductions.conditional import ConditionalBatchNorm2d, ConditionalGBlock, ProjectionDiscriminator
+
+from reproductions.parts.attention import SelfAttention
+from reproductions.parts.blocks import ladder
+from reproductions.parts.conditional import ConditionalBatchNorm2d, ConditionalGBlock, ProjectionDiscriminator
+from reproductions.parts.losses import d_loss_hinge, g_loss_hinge
+from reproductions.parts.regularizers import EMA, orthogonal_regularisation, spectral_norm_all
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from harness.batches import Batch
-from harness.losses import binary_accuracy, g_loss_nonsaturating
 from harness.reproduction import DataSpec, Reproduction
-from reproductions.gan import Maxout, discriminator_loss, from_unit_interval, set_sgd, sgd_schedule, to_unit_interval, uniform_init
+
+from reproductions.gan import discriminator_loss, from_unit_interval, set_sgd, sgd_schedule, to_unit_interval, uniform_init
+from reproductions.parts.blocks import Maxout
+from reproductions.parts.losses import binary_accuracy, g_loss_nonsaturating
 
 
 @dataclass(frozen=True)

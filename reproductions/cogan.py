@@ -52,9 +52,10 @@ import torch
 from torch import nn
 
 from harness.batches import Batch, to_uint8, to_unit_range
-from harness.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
 from harness.reproduction import DataSpec, Reproduction
 from harness.two_domain import edges, negatives
+
+from reproductions.parts.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
 
 G_LAYERS = 5  # the supplementary table's generator: four shareable layers and the output layer
 D_LAYERS = 4  # and its discriminator: conv, conv, FC 500, the output FC

@@ -48,9 +48,10 @@ import torch.nn.functional as nnf
 from torch import nn
 
 from harness.batches import Batch
-from harness.losses import d_loss_least_squares, g_loss_least_squares
 from harness.reproduction import DataSpec, Reproduction, evaluating
-from reproductions.blocks import init_normal
+
+from reproductions.parts.blocks import init_normal
+from reproductions.parts.losses import d_loss_least_squares, g_loss_least_squares
 
 # The paper's crop: 286 px loaded, 256 px cropped (appendix 7.1 / the authors' `load_size`, `crop_size`).
 PAPER_LOAD, PAPER_CROP = 286, 256

@@ -20,7 +20,7 @@ the 64 px G is 512→256→128→64 channels. The paper draws z from "a uniform 
 its fig. 1 G is twice as wide (1024→…→128): `--set z_distribution=uniform --set g_width=128`.
 The mode-collapse papers' "DCGAN" baseline on Stacked MNIST (Unrolled GAN's appendix; PacGAN Table 3,
 "D is 1/4 size of G") is a much smaller DCGAN-style pair with 3x3 kernels; `architecture: small-dc`
-selects those nets (`reproductions.mode_nets`, shared with PacGAN) from the registry's per-dataset
+selects those nets (`reproductions.parts.mode_nets`, shared with PacGAN) from the registry's per-dataset
 settings, with that code's own learning rates.
 """
 
@@ -33,10 +33,11 @@ import torch
 from torch import nn
 
 from harness.batches import Batch
-from harness.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
 from harness.reproduction import DataSpec, Reproduction
-from reproductions.blocks import init_normal, ladder
-from reproductions.mode_nets import SmallDCDiscriminator, SmallDCGenerator
+
+from reproductions.parts.blocks import init_normal, ladder
+from reproductions.parts.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
+from reproductions.parts.mode_nets import SmallDCDiscriminator, SmallDCGenerator
 
 
 @dataclass(frozen=True)

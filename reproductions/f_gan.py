@@ -8,7 +8,7 @@ with f* the Fenchel conjugate of f (Table 2). Writing T = g_f(V_ω(x)) with an o
 that maps R into the domain of f* (Table 6) gives the saddle objective (eq. 6)
     F(θ, ω) = E_P[g_f(V_ω(x))] + E_{Q_θ}[−f*(g_f(V_ω(x)))],
 maximised by the variational function V_ω and minimised by the sampler Q_θ. Both sides live in
-`harness.losses` (`d_loss_f` = −F, `g_loss_f`); `divergence` picks f: kl, reverse-kl, pearson,
+`reproductions.parts.losses` (`d_loss_f` = −F, `g_loss_f`); `divergence` picks f: kl, reverse-kl, pearson,
 squared-hellinger, jensen-shannon or gan (the paper's Tables 2 and 6).
 
 Algorithm 1 ("single-step gradient method"): each iteration draws one minibatch of data and one of
@@ -31,8 +31,9 @@ import torch
 from torch import nn
 
 from harness.batches import Batch
-from harness.losses import d_loss_f, g_loss_f
 from harness.reproduction import DataSpec, Reproduction
+
+from reproductions.parts.losses import d_loss_f, g_loss_f
 
 Divergence = Literal["kl", "reverse-kl", "pearson", "squared-hellinger", "jensen-shannon", "gan"]
 

@@ -35,8 +35,10 @@ import torch
 from torch import nn
 
 from harness.batches import Batch
-from harness.losses import binary_accuracy, d_loss_gan, g_loss_minimax, g_loss_nonsaturating
 from harness.reproduction import DataSpec, Reproduction
+
+from reproductions.parts.blocks import Maxout, Rectifier
+from reproductions.parts.losses import binary_accuracy, d_loss_gan, g_loss_minimax, g_loss_nonsaturating
 
 
 @dataclass(frozen=True)
@@ -130,29 +132,6 @@ def to_unit_interval(images: torch.Tensor) -> torch.Tensor:
 def from_unit_interval(pixels: torch.Tensor) -> torch.Tensor:
     """A sigmoid layer's [0, 1] output → the harness's [-1, 1] images."""
     return pixels * 2 - 1
-
-
-class Maxout(nn.Module):
-    """Maxout units (Goodfellow et al. 2013): each of `units` outputs is the max over `pieces` affine maps."""
-
-    def __init__(self, in_features: int, units: int, pieces: int):
-        super().__init__()
-        self.linear = nn.Linear(in_features, units * pieces)
-        self.units, self.pieces = units, pieces
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(x).view(x.shape[0], self.units, self.pieces).amax(dim=2)
-
-
-class Rectifier(nn.Module):
-    """A dense ReLU layer (the 2D papers' D), shaped like `Maxout` so either can fill a D layer."""
-
-    def __init__(self, in_features: int, units: int):
-        super().__init__()
-        self.linear = nn.Linear(in_features, units)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.linear(x))
 
 
 class Generator(nn.Module):

@@ -48,9 +48,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from harness.batches import Batch
-from harness.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
 from harness.reproduction import DataSpec, Reproduction
-from reproductions.blocks import conv_out
+
+from reproductions.parts.blocks import conv_out
+from reproductions.parts.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,10 @@ import torch
 from torch import nn
 
 from harness.batches import Batch
-from harness.losses import d_loss_least_squares, g_loss_least_squares
 from harness.reproduction import DataSpec, Reproduction
-from reproductions.blocks import conv_out, init_normal, ladder
+
+from reproductions.parts.blocks import conv_out, init_normal, ladder
+from reproductions.parts.losses import d_loss_least_squares, g_loss_least_squares
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,11 @@ import torch
 from torch import nn
 
 from harness.batches import Batch
-from harness.losses import d_loss_gan, g_loss_nonsaturating
 from harness.reproduction import DataSpec, Reproduction
-from reproductions.blocks import init_normal
+
 from reproductions.dcgan import Discriminator, Generator
+from reproductions.parts.blocks import init_normal
+from reproductions.parts.losses import d_loss_gan, g_loss_nonsaturating
 
 
 @dataclass(frozen=True)

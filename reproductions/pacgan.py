@@ -19,7 +19,7 @@ Read alongside section 2 ("PacGAN: a novel framework for mitigating mode collaps
   N(0, 0.02); Adam lr 1e-4, β1 0.8; batch 100 packs; 400 epochs of 100,000 points; D and G updated
   together from the same parameters (ALI's `ali_algorithm`).
 - Stacked MNIST, Table 3 (stacked_MNIST_experiments/unrolled_GAN_experiment/D=0.25G): Metz et al.'s
-  small conv nets (reproductions.mode_nets), D lr 2e-4, G lr 1e-4, β = (0.5, 0.99), batch 128, D then G
+  small conv nets (reproductions.parts.mode_nets), D lr 2e-4, G lr 1e-4, β = (0.5, 0.99), batch 128, D then G
   each iteration on the same noise. Table 2 packs the DCGAN of `reproductions.dcgan` (architecture=dcgan).
 """
 
@@ -32,11 +32,12 @@ import torch
 from torch import nn
 
 from harness.batches import Batch
-from harness.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
 from harness.reproduction import DataSpec, Reproduction
+
 from reproductions import dcgan
-from reproductions.mode_nets import (Activation, Init, MaxoutMLP, SmallDCDiscriminator, SmallDCGenerator,
-                                     initialise, mlp)
+from reproductions.parts.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
+from reproductions.parts.mode_nets import (Activation, Init, MaxoutMLP, SmallDCDiscriminator, SmallDCGenerator,
+                                           initialise, mlp)
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,12 @@ Read alongside sections 3–4 and appendix A.1 (Table 2):
   α·block(fromRGB_new(x)), α rising linearly from 0 to 1; then the nets stabilise at α = 1. The real
   images are average-pooled to the current resolution and, during a fade-in, blended the same way
   between the new resolution and the up-sampled old one (the released code's `process_reals`), so
-  reals and fakes change alike. The schedule lives in `reproductions/progressive.py`.
+  reals and fakes change alike. The schedule lives in `reproductions/parts/progressive.py`.
 - Minibatch standard deviation (section 3): near the end of D, the standard deviation of every feature
   at every pixel over a group of 4 images (the released code's `mbstd_group_size`), averaged into one
   value and appended as a constant feature map.
 - Equalised learning rate (section 4.1): N(0, 1) weights scaled at run time by He's constant
-  (`reproductions/equalized.py`).
+  (`reproductions/parts/equalized.py`).
 - Pixelwise feature normalisation (section 4.2, eq. 1): b = a / √(mean_j a_j² + 10⁻⁸) after every 3×3
   convolution of G (and on the latent: "normalize latent vector to lie on the unit hypersphere").
 - Architecture (Table 2): G = latent → "Conv 4×4" (a dense layer to 4×4) → Conv 3×3 → per doubling
@@ -50,12 +50,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from harness.batches import Batch
-from harness.losses import d_loss_wasserstein, g_loss_wasserstein
-from harness.regularizers import EMA, gradient_penalty
 from harness.reproduction import DataSpec, Reproduction
-from reproductions.blocks import ladder
-from reproductions.equalized import EqualizedConv2d, EqualizedLinear
-from reproductions.progressive import ResolutionSchedule
+
+from reproductions.parts.blocks import ladder
+from reproductions.parts.equalized import EqualizedConv2d, EqualizedLinear
+from reproductions.parts.losses import d_loss_wasserstein, g_loss_wasserstein
+from reproductions.parts.progressive import ResolutionSchedule
+from reproductions.parts.regularizers import EMA, gradient_penalty
 
 PAPER_PHASE_KIMG = 800.0  # appendix A.1: 800k images per fade-in and per stabilisation
 

@@ -1,7 +1,7 @@
 """SAGAN — Zhang, Goodfellow, Metaxas & Odena, "Self-Attention Generative Adversarial Networks",
 ICML 2019 (arXiv 1805.08318).
 
-Read alongside section 3 (the self-attention block, `reproductions/attention.py`), section 4
+Read alongside section 3 (the self-attention block, `reproductions/parts/attention.py`), section 4
 ("Techniques to stabilize the training of GANs") and section 5 (experiments):
 
 - Eqs. 1-3: self-attention in both G and D, y = γ·o + x with γ initialised to 0.
@@ -12,7 +12,7 @@ Read alongside section 3 (the self-attention block, `reproductions/attention.py`
 - Eq. 4: the hinge version of the adversarial loss,
       L_D = E[max(0, 1 − D(x, y))] + E[max(0, 1 + D(G(z), y))],   L_G = −E[D(G(z), y)].
 - Section 5: class-conditional — "conditional batch normalization in the generator and projection
-  in the discriminator" (`reproductions/conditional.py`).
+  in the discriminator" (`reproductions/parts/conditional.py`).
 - Where the attention goes: Table 1 compares attention at feat8/16/32/64 of the 128 px model;
   middle-to-high maps win, and the released model puts one block on the 32×32 map of G (after the
   third up-block) and of D (after the second down-block), i.e. at a quarter of the image side.
@@ -31,12 +31,13 @@ import torch
 from torch import nn
 
 from harness.batches import Batch
-from harness.losses import d_loss_hinge, g_loss_hinge
-from harness.regularizers import spectral_norm_all
 from harness.reproduction import DataSpec, Reproduction
-from reproductions.attention import SelfAttention
-from reproductions.blocks import ladder
-from reproductions.conditional import ConditionalBatchNorm2d, ConditionalGBlock, ProjectionDiscriminator
+
+from reproductions.parts.attention import SelfAttention
+from reproductions.parts.blocks import ladder
+from reproductions.parts.conditional import ConditionalBatchNorm2d, ConditionalGBlock, ProjectionDiscriminator
+from reproductions.parts.losses import d_loss_hinge, g_loss_hinge
+from reproductions.parts.regularizers import spectral_norm_all
 
 
 @dataclass(frozen=True)

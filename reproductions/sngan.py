@@ -5,7 +5,7 @@ Read alongside section 2 (spectral normalisation), section 4 (the objectives) an
 Section 2.1: every weight W of D is replaced by W̄_SN = W / σ(W), σ the largest singular value,
 estimated by one power iteration per update that reuses its vector u across steps (appendix A,
 Algorithm 1); convolution kernels are treated as d_out × (d_in·h·w) matrices (section 4). That
-makes every layer 1-Lipschitz. `harness.regularizers.spectral_norm_all` does exactly this.
+makes every layer 1-Lipschitz. `reproductions.parts.regularizers.spectral_norm_all` does exactly this.
 
 Objectives (section 4): the "standard" adversarial loss of eq. (15) for D with G's non-saturating
 cost −E[log D(G(z))], or the hinge loss (eqs. 16-17)
@@ -35,10 +35,11 @@ import torch
 from torch import nn
 
 from harness.batches import Batch
-from harness.losses import d_loss_gan, d_loss_hinge, g_loss_hinge, g_loss_nonsaturating
-from harness.regularizers import spectral_norm_all
 from harness.reproduction import DataSpec, Reproduction
-from reproductions.blocks import ResNetDiscriminator, ResNetGenerator, conv_out, ladder
+
+from reproductions.parts.blocks import ResNetDiscriminator, ResNetGenerator, conv_out, ladder
+from reproductions.parts.losses import d_loss_gan, d_loss_hinge, g_loss_hinge, g_loss_nonsaturating
+from reproductions.parts.regularizers import spectral_norm_all
 
 
 class Setting(NamedTuple):

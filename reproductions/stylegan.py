@@ -6,7 +6,7 @@ Read alongside section 2 (the style-based generator), section 3.1 (style mixing)
 
 - Mapping network f: z → w, eight fully connected layers of 512 (LeakyReLU 0.2), z normalised
   first; "we reduce the learning rate by two orders of magnitude for the mapping network"
-  (λ_mul = 0.01, `reproductions/equalized.py`).
+  (λ_mul = 0.01, `reproductions/parts/equalized.py`).
 - Synthesis network g: starts from a learned constant 4×4×512 tensor; every layer is
   conv → + per-pixel noise → bias → LeakyReLU → AdaIN (eq. 1: AdaIN(x_i, y) = y_s,i (x_i − μ(x_i))/σ(x_i)
   + y_b,i), the style y = (y_s, y_b) an affine transform "A" of w. Two layers per resolution;
@@ -38,11 +38,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from harness.batches import Batch
-from harness.losses import d_loss_gan, g_loss_nonsaturating
-from harness.regularizers import EMA, gradient_penalty
 from harness.reproduction import DataSpec, Reproduction
-from reproductions.blocks import ladder
-from reproductions.equalized import EqualizedConv2d, EqualizedLinear
+
+from reproductions.parts.blocks import ladder
+from reproductions.parts.equalized import EqualizedConv2d, EqualizedLinear
+from reproductions.parts.losses import d_loss_gan, g_loss_nonsaturating
+from reproductions.parts.regularizers import EMA, gradient_penalty
 
 
 @dataclass(frozen=True)

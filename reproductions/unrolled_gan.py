@@ -27,9 +27,10 @@ from torch import nn
 from torch.func import functional_call
 
 from harness.batches import Batch
-from harness.losses import binary_accuracy, d_loss_gan
 from harness.reproduction import DataSpec, Reproduction
-from reproductions.mode_nets import Activation, Init, SmallDCDiscriminator, SmallDCGenerator, initialise, mlp
+
+from reproductions.parts.losses import binary_accuracy, d_loss_gan
+from reproductions.parts.mode_nets import Activation, Init, SmallDCDiscriminator, SmallDCGenerator, initialise, mlp
 
 
 @dataclass(frozen=True)

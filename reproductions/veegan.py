@@ -28,9 +28,10 @@ import torch
 from torch import nn
 
 from harness.batches import Batch
-from harness.losses import binary_accuracy, d_loss_gan
 from harness.reproduction import DataSpec, Reproduction
-from reproductions.mode_nets import Activation, Init, initialise, mlp
+
+from reproductions.parts.losses import binary_accuracy, d_loss_gan
+from reproductions.parts.mode_nets import Activation, Init, initialise, mlp
 
 
 @dataclass(frozen=True)

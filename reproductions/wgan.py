@@ -26,11 +26,12 @@ from typing import Sequence
 import torch
 
 from harness.batches import Batch
-from harness.losses import d_loss_wasserstein, g_loss_wasserstein
-from harness.regularizers import clip_weights
 from harness.reproduction import DataSpec, Reproduction
-from reproductions.blocks import init_normal
+
 from reproductions.dcgan import Discriminator, Generator
+from reproductions.parts.blocks import init_normal
+from reproductions.parts.losses import d_loss_wasserstein, g_loss_wasserstein
+from reproductions.parts.regularizers import clip_weights
 
 
 @dataclass(frozen=True)

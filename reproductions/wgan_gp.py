@@ -28,10 +28,11 @@ import torch
 from torch import nn
 
 from harness.batches import Batch
-from harness.losses import d_loss_wasserstein, g_loss_wasserstein
-from harness.regularizers import gradient_penalty
 from harness.reproduction import DataSpec, Reproduction
-from reproductions.blocks import ResNetDiscriminator, ResNetGenerator, conv_out, ladder
+
+from reproductions.parts.blocks import ResNetDiscriminator, ResNetGenerator, conv_out, ladder
+from reproductions.parts.losses import d_loss_wasserstein, g_loss_wasserstein
+from reproductions.parts.regularizers import gradient_penalty
 
 # Per-architecture optimiser settings: (learning rate, G steps of linear decay to 0; 0 = constant).
 _PAPER_LR = {"cnn": (1e-4, 0), "resnet": (2e-4, 100_000)}  # Algorithm 1 / appendix F

@@ -7,6 +7,7 @@ import torch
 
 from harness.batches import Batch
 from harness.reproduction import DataSpec
+
 from reproductions import ali
 from tests.smoke_kit import assert_smoke_run, declared_datasets
 from tests.reproduction_kit import MNIST, builder, changed, snapshot

@@ -8,10 +8,11 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from harness.regularizers import orthogonal_regularisation
 from harness.reproduction import batch_statistics
+
 from reproductions import biggan
-from reproductions.conditional import ConditionalBatchNorm2d
+from reproductions.parts.conditional import ConditionalBatchNorm2d
+from reproductions.parts.regularizers import orthogonal_regularisation
 from tests.reproduction_kit import SPECS, batch, builder
 
 
@@ -124,7 +125,7 @@ def test_shared_embedding_and_hierarchical_latent_condition_every_block():
 
 
 def test_optional_attention_uses_the_shared_block():
-    from reproductions.attention import SelfAttention
+    from reproductions.parts.attention import SelfAttention
 
     repro = build(SPECS[1], attention_resolution=16)
     assert sum(isinstance(m, SelfAttention) for m in repro.G.modules()) == 1

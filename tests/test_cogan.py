@@ -9,6 +9,7 @@ from torch import nn
 
 from harness.batches import Batch
 from harness.reproduction import DataSpec
+
 from reproductions import cogan
 from tests.reproduction_kit import builder, changed, snapshot
 

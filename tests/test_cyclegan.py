@@ -10,6 +10,7 @@ import torch
 
 from harness.batches import Batch
 from harness.reproduction import DataSpec, resolve_hyperparameters
+
 from reproductions import cyclegan
 from tests.reproduction_kit import changed, snapshot
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from harness.losses import F_DIVERGENCES, d_loss_f, g_loss_f
-from tests.reproduction_kit import CIFAR, MNIST, batch, builder, changed, snapshot
 from reproductions.f_gan import REPRODUCTION as REPRO
+from reproductions.parts.losses import F_DIVERGENCES, d_loss_f, g_loss_f
+from tests.reproduction_kit import CIFAR, MNIST, batch, builder, changed, snapshot
 
 build = builder(REPRO)
 

@@ -9,6 +9,7 @@ import torch
 
 from harness.errors import GanBenchError
 from harness.reproduction import resolve_hyperparameters
+
 from reproductions import gan
 from tests.reproduction_kit import SPECS, batch, builder
 from tests.reproduction_kit import assert_trains_finite_on_mnist

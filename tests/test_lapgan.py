@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from harness.reproduction import DataSpec
+
 from reproductions import lapgan
 from tests.reproduction_kit import CIFAR, MNIST, batch, builder, snapshot
 

@@ -12,8 +12,8 @@ import pytest
 import torch
 from torch import nn
 
-from harness import losses
-from harness.regularizers import EMA, clip_weights, gradient_penalty, orthogonal_regularisation, spectral_norm_all
+from reproductions.parts import losses
+from reproductions.parts.regularizers import EMA, clip_weights, gradient_penalty, orthogonal_regularisation, spectral_norm_all
 
 T = torch.tensor
 

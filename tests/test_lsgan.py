@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from harness.losses import d_loss_least_squares
-from tests.reproduction_kit import CIFAR, MNIST, batch, builder, changed, snapshot
 from reproductions.lsgan import REPRODUCTION as REPRO
+from reproductions.parts.losses import d_loss_least_squares
+from tests.reproduction_kit import CIFAR, MNIST, batch, builder, changed, snapshot
 
 build = builder(REPRO)
 SMALL = {"z_dim": 16, "g_width": 16, "d_width": 8}  # same layers, fewer channels: for behaviour, not shape, tests

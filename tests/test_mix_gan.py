@@ -8,9 +8,9 @@ import math
 import pytest
 import torch
 
-from harness.losses import d_loss_gan, g_loss_nonsaturating
 from reproductions import mix_gan
 from reproductions.dcgan import Discriminator, Generator
+from reproductions.parts.losses import d_loss_gan, g_loss_nonsaturating
 from tests.reproduction_kit import SPECS, batch, builder
 
 

@@ -1,4 +1,4 @@
-"""ProGAN (reproductions/progan.py) and its resolution schedule (reproductions/progressive.py): phases
+"""ProGAN (reproductions/progan.py) and its resolution schedule (reproductions/parts/progressive.py): phases
 and α, fitting to a budget, shapes per level, fade-in blending in G, D and the reals, minibatch stddev,
 pixel norm, training, Adam resets, sampling at full resolution, resume determinism."""
 
@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from reproductions import progan
-from reproductions.progressive import ResolutionSchedule
+from reproductions.parts.progressive import ResolutionSchedule
 from tests.reproduction_kit import CIFAR, MNIST, batch, builder
 
 

@@ -16,8 +16,9 @@ from torch import nn
 from harness.batches import Batch
 from harness.registry import load_paper
 from harness.reproduction import DataSpec
+
 from reproductions import biggan, cgan, dcgan, gan, lapgan, sngan, wgan_gp
-from reproductions.attention import SelfAttention
+from reproductions.parts.attention import SelfAttention
 from reproductions.sagan import REPRODUCTION as SAGAN
 from tests.reproduction_kit import CIFAR, MNIST, batch, builder
 

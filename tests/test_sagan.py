@@ -8,8 +8,8 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from reproductions import sagan
-from reproductions.attention import SelfAttention
-from reproductions.conditional import ConditionalBatchNorm2d, ProjectionDiscriminator
+from reproductions.parts.attention import SelfAttention
+from reproductions.parts.conditional import ConditionalBatchNorm2d, ProjectionDiscriminator
 from tests.reproduction_kit import SPECS, batch, builder
 
 

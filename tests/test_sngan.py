@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from harness.losses import d_loss_gan, d_loss_hinge
-from tests.reproduction_kit import CIFAR, MNIST, batch, builder, changed, snapshot
+from reproductions.parts.losses import d_loss_gan, d_loss_hinge
 from reproductions.sngan import REPRODUCTION as REPRO
+from tests.reproduction_kit import CIFAR, MNIST, batch, builder, changed, snapshot
 
 build = builder(REPRO)
 

@@ -1,4 +1,4 @@
-"""StyleGAN (reproductions/stylegan.py, reproductions/equalized.py): shapes per resolution, training,
+"""StyleGAN (reproductions/stylegan.py, reproductions/parts/equalized.py): shapes per resolution, training,
 style mixing, truncation in W, the mapping network's learning-rate multiplier, R1."""
 
 from __future__ import annotations
@@ -8,10 +8,11 @@ import math
 import pytest
 import torch
 
-from harness.regularizers import gradient_penalty
 from harness.reproduction import DataSpec
+
 from reproductions import stylegan
-from reproductions.equalized import EqualizedConv2d, EqualizedLinear
+from reproductions.parts.equalized import EqualizedConv2d, EqualizedLinear
+from reproductions.parts.regularizers import gradient_penalty
 from tests.reproduction_kit import SPECS, batch, builder
 
 

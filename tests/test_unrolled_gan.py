@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from harness.batches import Batch
-from harness.losses import d_loss_gan, g_loss_minimax
 from harness.reproduction import DataSpec
+
 from reproductions import unrolled_gan
+from reproductions.parts.losses import d_loss_gan, g_loss_minimax
 from tests.smoke_kit import assert_smoke_run, declared_datasets
 from tests.reproduction_kit import builder, changed, snapshot
 

@@ -5,8 +5,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from harness.losses import d_loss_hinge, g_loss_hinge
 from harness.reproduction import Reproduction
+
+from reproductions.parts.losses import d_loss_hinge, g_loss_hinge
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 2018, arXiv 1807.00734), on the toy GAN's networks. It follows the README's "Adding a paper" guide:
 
 - the loss lives here, in the paper's module, because no other paper uses it yet (a second paper
-  that needs it moves it to harness/losses.py, with a test in tests/test_losses.py);
+  that needs it moves it to reproductions/parts/losses.py, with a test in tests/test_losses.py);
 - the networks are another paper's (reproductions.toy_gan), imported, not copied;
 - the paper's named variants (RSGAN, RaSGAN) are one `Literal` hyperparameter;
 - `train_step` draws G's noise from torch's seeded stream, and uses only the real batches it is given.

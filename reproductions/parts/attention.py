@@ -24,7 +24,7 @@ from torch import nn
 
 class SelfAttention(nn.Module):
     """y = γ·o + x (eqs. 1-3). Spectral normalisation, where a paper wants it, is applied by the
-    caller (`harness.regularizers.spectral_norm_all` reaches these 1×1 convolutions too)."""
+    caller (`reproductions.parts.regularizers.spectral_norm_all` reaches these 1×1 convolutions too)."""
 
     def __init__(self, channels: int, reduction: int = 8, value_reduction: int = 2):
         super().__init__()

@@ -25,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reproductions.attention import SelfAttention
-from reproductions.blocks import DBlock
+from reproductions.parts.attention import SelfAttention
+from reproductions.parts.blocks import DBlock
 
 
 class ConditionalBatchNorm2d(nn.Module):

@@ -17,7 +17,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from reproductions.gan import Maxout
+from reproductions.parts.blocks import Maxout
 
 Activation = Literal["relu", "tanh", "leaky_relu"]
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "leaky_relu": lambda: nn.LeakyReLU(0.2)}

@@ -2,8 +2,8 @@
 pre-activation ResNet of Gulrajani et al. 2017 (WGAN-GP, appendix F) that Miyato et al. 2018 (SNGAN,
 Tables 4 and 5, Figure 8) reuse.
 
-Only architecture lives here; every objective and regulariser comes from `harness.losses` /
-`harness.regularizers`.
+Only architecture lives here; every objective and regulariser comes from `reproductions.parts.losses` /
+`reproductions.parts.regularizers`.
 """
 
 from __future__ import annotations
@@ -128,3 +128,26 @@ class ResNetDiscriminator(nn.Module):
         h = F.relu(self.blocks(x))
         h = h.sum(dim=(2, 3)) if self.pool == "sum" else h.mean(dim=(2, 3))
         return self.dense(h).flatten()
+
+
+class Maxout(nn.Module):
+    """Maxout units (Goodfellow et al. 2013): each of `units` outputs is the max over `pieces` affine maps."""
+
+    def __init__(self, in_features: int, units: int, pieces: int):
+        super().__init__()
+        self.linear = nn.Linear(in_features, units * pieces)
+        self.units, self.pieces = units, pieces
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x).view(x.shape[0], self.units, self.pieces).amax(dim=2)
+
+
+class Rectifier(nn.Module):
+    """A dense ReLU layer (the 2D papers' D), shaped like `Maxout` so either can fill a D layer."""
+
+    def __init__(self, in_features: int, units: int):
+        super().__init__()
+        self.linear = nn.Linear(in_features, units)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.linear(x))
