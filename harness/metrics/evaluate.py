@@ -28,6 +28,12 @@ REAL_SUBSET_SEED = 0  # the same real images for every run, so every run shares 
 KID_SUBSETS = 100
 KID_MAX_SUBSET_SIZE = 1000
 IS_SPLITS = 10
+# Images per Inception forward pass on a CPU. Inception's activations for 100 images at 299 px are
+# hundreds of MB per layer, far above glibc's mmap threshold, so every layer's output is a fresh mmap
+# and the process spends a third of its time in page faults (measured: 1.3 img/s at 100 per pass vs
+# 1.7 at 20, one thread, load 3). The sampling batch is unchanged (batch-statistics generators sample
+# at the protocol's batch); only the extractor sees smaller pieces. GPUs take the whole batch.
+CPU_EXTRACTION_CHUNK = 20
 
 
 def cache_dir(given: str | os.PathLike | None = None) -> Path:
@@ -115,11 +121,16 @@ class Evaluator:
             for images in batches:
                 if images.shape[1] == 1:
                     images = images.expand(-1, 3, -1, -1)
-                outputs = self.extractor(images.to(self.device))
-                for layer, value in zip(self.layers, outputs):
-                    collected[layer].append(value.float().cpu())
-                live.advance(len(images))
+                for piece in self._extraction_pieces(images):
+                    outputs = self.extractor(piece.to(self.device))
+                    for layer, value in zip(self.layers, outputs):
+                        collected[layer].append(value.float().cpu())
+                    live.advance(len(piece))
         return {layer: torch.cat(values) for layer, values in collected.items()}
+
+    def _extraction_pieces(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """A batch as the extractor takes it: whole on a GPU, CPU_EXTRACTION_CHUNK images at a time on a CPU."""
+        return (images,) if self.device.type != "cpu" else images.split(CPU_EXTRACTION_CHUNK)
 
     def _real_cache_path(self) -> Path:
         p = self.protocol
