@@ -158,7 +158,12 @@ def show(paper: str = typer.Argument(..., help="a paper id, e.g. dcgan")) -> Non
     for result in spec.reported:
         std = f" ± {result.std}" if result.std is not None else ""
         samples = f", {result.num_samples} samples" if result.num_samples else ""
-        typer.echo(f"  reported {result.metric.upper()} on {result.dataset}: {result.value}{std}{samples} — {result.source}")
+        real = (f" vs {result.real_samples or 'unstated'} real ({result.real_split or 'split unstated'})"
+                if result.metric in ("fid", "kid") else "")
+        splits = f", {result.is_splits} splits" if result.is_splits else ""
+        how = f", {result.extractor}" if result.extractor else ""
+        typer.echo(f"  reported {result.metric.upper()} on {result.dataset}: {result.value}{std}{samples}{real}{splits}{how}"
+                   f" — {result.source}")
     for deviation in spec.deviations:
         typer.echo(f"  deviation: {deviation}")
 

@@ -7,8 +7,9 @@ owns everything around it (data, budget, logging, checkpoints, evaluation, the r
 A reproduction module (`reproductions/<paper>.py`) defines:
 - `Hyperparameters`: a dataclass of the paper's settings, with the paper's values as defaults;
 - a subclass of `Reproduction` that builds networks and optimisers from them and implements
-  `train_step` (`update` does one optimiser step); `noise` and `sample` have defaults
-  (z ~ N(0, I); G in eval mode) that papers sampling otherwise override;
+  `train_step` (`update` does one optimiser step, `frozen` holds D fixed for G's); `noise`,
+  `random_labels` and `sample` have defaults (z ~ N(0, I); uniform labels; G, given labels when
+  `conditional`, in the declared `sampling` mode) that papers drawing otherwise override;
 - `REPRODUCTION = <that subclass>`, which is what the registry entry's `module` points at.
 """
 
@@ -66,7 +67,7 @@ class Reproduction:
     """Base class of every paper's reproduction.
 
     Subclasses set `Hyperparameters` and implement `train_step` (and `sample` where the default,
-    G(noise) in eval mode, is not how the paper samples). Attributes that are
+    G(noise) in the declared `sampling` mode, is not how the paper samples). Attributes that are
     `nn.Module`s or optimisers are checkpointed automatically; anything else that must survive a
     resume goes into `extra_state` / `load_extra_state`.
     """
@@ -90,6 +91,9 @@ class Reproduction:
     sampling: ClassVar[SamplingMode] = "running-stats"
 
     def __init__(self, data: DataSpec, hp: Any, device: torch.device):
+        # A class-conditional model (not a two-domain one: its labels are the domains) needs classes.
+        if type(self).conditional and not data.domains and data.num_classes < 2:
+            raise ValueError(f"{type(self).__name__} is class-conditional: it needs a labelled dataset (num_classes ≥ 2)")
         self.data = data
         self.hp = hp
         self.device = device
@@ -117,6 +121,10 @@ class Reproduction:
         """G's input for `n` samples: z ~ N(0, I) of `hp.z_dim` dims unless the paper draws otherwise."""
         return torch.randn(n, self.hp.z_dim, device=self.device, generator=generator)
 
+    def random_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """`n` class labels drawn uniformly over `data.num_classes` (a conditional model's c ~ p_c)."""
+        return torch.randint(self.data.num_classes, (n,), device=self.device, generator=generator)
+
     def update(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
         """One optimiser step on `loss`: gradients cleared, back-propagated, applied."""
         optimizer.zero_grad(set_to_none=True)
@@ -128,11 +136,18 @@ class Reproduction:
         """`n` images in [-1, 1], shape (n, C, H, W), as the paper samples for evaluation (EMA, truncation…);
         on a points dataset `n` points (n, 2) in the data's coordinates.
 
-        The default: `G(noise(n))` with G in the declared `sampling` mode. Papers that sample
-        otherwise (EMA copies, truncation, labels) override it and use `sampling_mode` likewise.
+        The default: `G(noise(n))` with G in the declared `sampling` mode; a `conditional` model's is
+        `G(noise(n), labels)`, with `random_labels(n)` when no labels are given (z is drawn first, so one
+        seed gives the same z for any labels). Papers that sample otherwise (EMA copies, truncation,
+        codes, mixtures) override it and use `sampling_mode` likewise.
         """
+        z = self.noise(n, generator)
+        if not self.conditional:
+            with self.sampling_mode(self.G):
+                return self.G(z)
+        labels = self.random_labels(n, generator) if labels is None else labels.to(self.device)
         with self.sampling_mode(self.G):
-            return self.G(self.noise(n, generator))
+            return self.G(z, labels)
 
     def sampling_mode(self, *modules: torch.nn.Module):
         """A context in which `modules` run as this paper samples for evaluation (see `sampling`)."""
@@ -201,6 +216,21 @@ def evaluating(*modules: torch.nn.Module) -> Iterator[None]:
     finally:
         for module, mode in zip(modules, modes):
             module.train(mode)
+
+
+@contextmanager
+def frozen(*modules: torch.nn.Module) -> Iterator[None]:
+    """`modules` without parameter gradients inside the block (G's update through a fixed D); each
+    parameter's `requires_grad` is restored afterwards."""
+    flags = [[p.requires_grad for p in module.parameters()] for module in modules]
+    for module in modules:
+        module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for module, module_flags in zip(modules, flags):
+            for parameter, flag in zip(module.parameters(), module_flags):
+                parameter.requires_grad_(flag)
 
 
 @contextmanager

@@ -40,6 +40,12 @@ Category = Literal[
     "survey",
 ]
 Split = Literal["train", "test"]
+# The network a reported FID/KID/IS was computed with, by family: numbers from two families differ
+# for the same images. "tf-inception": the 2015-12-05 TensorFlow Inception graph of Salimans et al.
+# and Heusel et al., or a faithful port of it (torch-fidelity, pytorch-fid, NVIDIA's pool3 TorchScript);
+# "torchvision-inception": torchvision's ImageNet Inception v3; "mnist-classifier": a classifier of
+# the dataset's digits (Stacked MNIST modes); "none": no network (2D mixture statistics).
+ExtractorFamily = Literal["tf-inception", "torchvision-inception", "mnist-classifier", "none"]
 
 
 class _Strict(BaseModel):
@@ -56,7 +62,14 @@ class ReportedResult(_Strict):
     spread: Literal["std", "stderr"] = Field(default="std", description="what `std` is: a std over trials or a standard error")
     trials: int | None = Field(default=None, gt=0, description="independent runs the number is over")
     variant: str | None = Field(default=None, description="the registry variant the number belongs to (k5, m3, ...)")
+    # The protocol the number was measured under, as the paper (or its official code) states it;
+    # None where neither states it, said in `protocol_note` (never guessed).
     num_samples: int | None = Field(default=None, gt=0, description="generated samples scored")
+    real_samples: int | None = Field(default=None, gt=0, description="real images the reference statistics use")
+    real_split: Literal["train", "test", "train+test"] | None = Field(default=None, description="where those come from")
+    is_splits: int | None = Field(default=None, gt=0, description="splits the Inception Score is averaged over")
+    extractor: ExtractorFamily | None = Field(default=None, description="the network the metric used, by family")
+    protocol_note: str | None = Field(default=None, description="which protocol fields the source leaves unstated, and why")
     source: str = Field(min_length=8, description="who reported it and which table, e.g. 'WGAN-GP paper, Table 3'")
     note: str | None = Field(default=None, description="protocol differences worth knowing")
 

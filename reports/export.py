@@ -100,10 +100,13 @@ def protocol_line(board: Leaderboard) -> str:
 def markdown(boards: list[Leaderboard]) -> str:
     parts = ["# gan-bench leaderboards", "",
              "One table per protocol; values are mean ± spread over seeds (each table says which spread). "
-             "`*`: the paper scored a different number of samples, so the Δ is indicative only.", ""]
+             "A paper's number stands beside ours only when it was measured under the table's protocol; "
+             "the others are listed under the table with the reason.", ""]
     for board in boards:
         parts += [f"## {markdown_text(board.protocol.title)}", "", markdown_text(protocol_line(board)), "",
                   _markdown_table(display_frame(board)), ""]
+        notes = ([board.floor_line] if board.floor_line else []) + board.apart_lines
+        parts += [f"- {markdown_text(line)}" for line in notes] + ([""] if notes else [])
     if not boards:
         parts += ["No runs yet.", ""]
     return "\n".join(parts)

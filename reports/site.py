@@ -12,6 +12,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from harness.registry import Registry
+from harness.real_floor_record import read_floors
 from harness.runstore import excluded_results, reproduced_papers
 from reports import links
 from reports.formatting import FILTERS
@@ -63,7 +64,7 @@ def build_site(runs_dir: Path, registry: Registry, plot_cache: Path | None = Non
     runs_dir = Path(runs_dir)
     cache = PlotCache(plot_cache)
     runs = read_runs(runs_dir)
-    boards = leaderboards(runs, registry)
+    boards = leaderboards(runs, registry, read_floors(runs_dir) if runs_dir.is_dir() else [], str(runs_dir))
     reproduced = reproduced_papers(runs_dir) if runs_dir.is_dir() else set()
     env = environment()
     env.globals["known_papers"] = set(registry.papers)  # link a paper only when its page exists

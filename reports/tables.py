@@ -7,8 +7,11 @@ for 2D mixtures, and so on. Within a leaderboard a row is one paper (or one regi
 `paper@variant`): each metric as the mean ± the suite's spread over its scored runs — the sample
 standard deviation (ddof=1) for FID/KID/IS, the standard error of the mean (std/√n) for the
 mode-coverage suites, whose papers report standard errors — beside the paper's own number, with
-whether that number lies inside our mean ± spread. KID and IS are each run's *mean* (over KID
-subsets / IS splits); the ± shown is the spread across seeds, not within a run.
+whether that number lies inside our mean ± spread — only when the paper measured it under the
+table's protocol (reports.protocol_match); a number measured otherwise is listed apart, with why.
+KID and IS are each run's *mean* (over KID subsets / IS splits); the ± shown is the spread across
+seeds, not within a run. Under an image table, the real-data floor at its protocol (`gan-bench
+score-real --runs-dir`), or the command that would measure it.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from harness.metrics.suites import SUITES, Column, metric_suite
+from harness.real_floor_record import RealFloorRecord, floor_command
 from harness.registry import Registry
 from harness.schema import ReportedResult
+from reports.protocol_match import mismatches
 from reports.runs import Protocol, RunView
 
 MetricSpec = Column  # a leaderboard column, as its metric suite declares it
@@ -41,9 +46,17 @@ class Comparison:
 
     reported: ReportedResult
     delta: float | None  # ours − paper's
-    same_samples: bool  # False: the paper scored a different number of samples; the delta is indicative only
+    same_samples: bool  # always True beside ours: a number measured otherwise is `Apart`
     alternatives: int = 0  # further numbers the registry gives for this dataset and metric (paper page lists them)
     within: bool | None = None  # the paper's value inside our mean ± spread (None: no spread, one seed)
+
+
+@dataclass(frozen=True)
+class Apart:
+    """A paper's number for this dataset and metric measured under another protocol: shown, never subtracted."""
+
+    reported: ReportedResult
+    reasons: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,7 @@ class Row:
     status: dict[str, int]
     runs: list[RunLink]
     best: set[str] = field(default_factory=set)
+    apart: list[Apart] = field(default_factory=list)  # the paper's numbers measured under other protocols
 
     @property
     def status_text(self) -> str:
@@ -83,11 +97,40 @@ class Leaderboard:
     reported_metrics: list[str]
     metrics: tuple[Column, ...] = METRICS  # the table's columns: its protocol's metric suite's
     spread: str = "std"  # what the ± is: "std" over seeds, or "stderr" (std / √n)
+    floor: RealFloorRecord | None = None  # the real-data floor at this protocol, where one is stored
+    floor_command: str | None = None  # else the command that measures it (None: score-real cannot)
 
     @property
     def indicative(self) -> bool:
-        """Whether some Δ compares against a paper number scored on a different sample count."""
+        """Whether some Δ compares against a paper number scored on a different sample count (never,
+        now that such numbers are `Apart`; kept for the pages that still ask)."""
         return any(not c.same_samples for row in self.rows for c in row.comparisons.values())
+
+    @property
+    def apart_lines(self) -> list[str]:
+        """One line of visible text per paper number shown apart: the row, the value, its source, and why."""
+        lines = []
+        labels = {m.key: m for m in self.metrics}
+        for row in self.rows:
+            for item in row.apart:
+                r, column = item.reported, labels.get(item.reported.metric)
+                digits = column.digits if column else 2
+                value = f"{r.value:.{digits}f}" + (f" ± {r.std:.{digits}f}" if r.std is not None else "")
+                lines.append(f"{row.paper}: paper {column.label if column else r.metric} {value} ({r.source}) "
+                             f"is not beside ours: {'; '.join(item.reasons)}")
+        return lines
+
+    @property
+    def floor_line(self) -> str | None:
+        """The real-data floor in words, or the command that would measure it; None where there is none."""
+        if self.floor is not None:
+            f, m = self.floor, self.floor.metrics
+            shown = ", ".join(f"{c.label} {m[c.column]:.{c.digits}f}" for c in self.metrics if c.column in m)
+            return (f"real data: {shown} ({f.selection} {f.samples:,} {f.split} images vs {f.real_samples:,} "
+                    f"{f.against} images, {f.extractor_label})")
+        if self.floor_command is not None:
+            return f"real data: not measured at this protocol; {self.floor_command} would measure it"
+        return None
 
 
 def device_label(run: RunView) -> str:
@@ -142,26 +185,32 @@ def _stat(values: pd.Series, spread: str = "std") -> Stat:
     return Stat(_number(values.mean()) if len(values) else None, std, int(len(values)))
 
 
-def _comparison(registry: Registry, row_name: str, protocol: Protocol, metric: MetricSpec, ours: Stat) -> Comparison | None:
+def _comparison(registry: Registry, row_name: str, protocol: Protocol, metric: MetricSpec,
+                ours: Stat) -> tuple[Comparison | None, list[Apart]]:
+    """The paper's number beside ours when it was measured under `protocol`; the others apart, with why."""
     paper, _, variant = row_name.partition("@")
     entry = registry.papers.get(paper)
     if entry is None or entry.reproduction is None:
-        return None
+        return None, []
     matches = [r for r in entry.reproduction.reported
                if r.dataset == protocol.dataset and r.metric == metric.key and r.variant == (variant or None)]
-    if not matches:
-        return None
-    reported = matches[0]  # the registry lists a paper's primary number first
+    judged = [(r, tuple(mismatches(r, protocol))) for r in matches]
+    beside = [r for r, reasons in judged if not reasons]
+    apart = [Apart(r, reasons) for r, reasons in judged if reasons]
+    if not beside:
+        return None, apart
+    reported = beside[0]  # the registry lists a paper's primary number first
     delta = ours.mean - reported.value if ours.mean is not None else None
     within = abs(delta) <= ours.std if delta is not None and ours.std is not None else None
-    return Comparison(reported, delta, reported.num_samples == protocol.num_samples, len(matches) - 1, within)
+    return Comparison(reported, delta, True, len(beside) - 1, within), apart
 
 
 def _row(registry: Registry, protocol: Protocol, paper: str, group: pd.DataFrame) -> Row:
     suite = metric_suite(protocol.metric)
     metrics = suite.columns
     stats = {m.key: _stat(group[m.column], suite.spread) for m in metrics}
-    comparisons = {m.key: c for m in metrics if (c := _comparison(registry, paper, protocol, m, stats[m.key]))}
+    judged = {m.key: _comparison(registry, paper, protocol, m, stats[m.key]) for m in metrics}
+    comparisons = {key: c for key, (c, _) in judged.items() if c is not None}
     scored = group.dropna(subset=[metrics[0].column])
     done = group.dropna(subset=["kimg"])  # finished or diverged: progress is known
     kimg = done["kimg"]
@@ -179,6 +228,7 @@ def _row(registry: Registry, protocol: Protocol, paper: str, group: pd.DataFrame
         devices=sorted(set((done if len(done) else group)["device"])), status=status,
         runs=[RunLink(r.run_id, None if pd.isna(r.seed) else int(r.seed), r.status)
               for r in group.sort_values(["seed", "run_id"]).itertuples()],
+        apart=[a for _, apart in judged.values() for a in apart],
     )
 
 
@@ -200,7 +250,28 @@ def _row_order(row: Row, first: Column = METRICS[0]) -> tuple:
     return (value is None, (value if first.lower_is_better else -value) if value is not None else 0.0, row.paper)
 
 
-def leaderboards(runs: list[RunView], registry: Registry) -> list[Leaderboard]:
+_HELD_OUT = {"train": "test", "test": "train"}  # the split a floor compares with the table's real split
+
+
+def floor_of(protocol: Protocol, floors: list[RealFloorRecord], runs_dir: str = "RUNS_DIR") -> tuple[RealFloorRecord | None, str | None]:
+    """(the stored floor at `protocol`, None) or (None, the score-real command that would measure it);
+    (None, None) for a table score-real cannot floor (2D or mode suites, two-domain, translation, unscored)."""
+    if (protocol.metric != "fid" or protocol.task != "generation" or protocol.domain is not None or not protocol.scored
+            or protocol.real_split not in _HELD_OUT or not protocol.extractor or not protocol.real_samples):
+        return None, None
+    found = [f for f in floors
+             if (f.dataset, f.resolution, f.against, f.samples, f.real_samples, f.extractor_label)
+             == (protocol.dataset, protocol.resolution, protocol.real_split, protocol.num_samples,
+                 protocol.real_samples, protocol.extractor)]
+    if found:
+        return min(found, key=lambda f: f.selection != "first"), None  # torch-fidelity's order first
+    return None, floor_command(protocol.dataset, _HELD_OUT[protocol.real_split], protocol.real_split,
+                               protocol.num_samples, protocol.real_samples, None, protocol.extractor.split(" ")[0], runs_dir)
+
+
+def leaderboards(runs: list[RunView], registry: Registry, floors: list[RealFloorRecord] = (),
+                 runs_dir: str = "RUNS_DIR") -> list[Leaderboard]:
+    """One table per protocol; `floors` (harness.real_floor_record.read_floors of `runs_dir`) give the real-data rows."""
     frame = entries_frame(runs)
     if frame.empty:
         return []
@@ -213,5 +284,6 @@ def leaderboards(runs: list[RunView], registry: Registry) -> list[Leaderboard]:
         rows = sorted(boards[protocol], key=lambda row: _row_order(row, suite.columns[0]))
         _mark_best(rows, suite.columns)
         reported = [m.key for m in suite.columns if any(m.key in r.comparisons for r in rows)]
-        result.append(Leaderboard(protocol, rows, reported, suite.columns, suite.spread))
+        floor, command = floor_of(protocol, list(floors), runs_dir)
+        result.append(Leaderboard(protocol, rows, reported, suite.columns, suite.spread, floor, command))
     return result

@@ -31,14 +31,17 @@ from torch import nn
 from harness.batches import Batch
 from harness.reproduction import DataSpec, Reproduction
 
+from reproductions.parts.blocks import init_normal_all
 from reproductions.parts.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
 
 
 @dataclass(frozen=True)
 class Hyperparameters:
     z_dim: int = 100  # noise dims; the class one-hot is appended (110 for CIFAR-10)
-    g_widths: tuple[int, int, int] = (384, 192, 96)  # linear layer, then the two hidden transposed convs
-    d_widths: tuple[int, ...] = (16, 32, 64, 128, 256, 512)
+    # G's last hidden width; the two layers before it double it (appendix: linear 384, convs 192, 96).
+    g_width: int = 96
+    # D's first width, doubling per conv (appendix: 16 → 32 → 64 → 128 → 256 → 512), one per stride.
+    d_width: int = 16
     d_strides: tuple[int, ...] = (2, 1, 2, 1, 2, 1)
     dropout: float = 0.5
     leaky_slope: float = 0.2
@@ -60,8 +63,9 @@ def _start_and_ups(resolution: int) -> tuple[int, int]:
 class Generator(nn.Module):
     """G(c, z): [z, one-hot c] → linear 384·s·s → 5x5 transposed convs (BN, ReLU) → tanh."""
 
-    def __init__(self, z_dim: int, num_classes: int, channels: int, resolution: int, widths: tuple[int, int, int]):
+    def __init__(self, z_dim: int, num_classes: int, channels: int, resolution: int, width: int):
         super().__init__()
+        widths = (4 * width, 2 * width, width)
         self.start, ups = _start_and_ups(resolution)
         self.num_classes, self.width = num_classes, widths[0]
         self.project = nn.Sequential(nn.Linear(z_dim + num_classes, widths[0] * self.start**2), nn.ReLU())
@@ -87,7 +91,8 @@ class Discriminator(nn.Module):
         super().__init__()
         layers: list[nn.Module] = []
         c_in, size = channels, resolution
-        for i, (c_out, stride) in enumerate(zip(hp.d_widths, hp.d_strides)):
+        widths = [hp.d_width * 2**i for i in range(len(hp.d_strides))]
+        for i, (c_out, stride) in enumerate(zip(widths, hp.d_strides)):
             layers.append(nn.Conv2d(c_in, c_out, 3, stride, 1))
             if i > 0:
                 layers.append(nn.BatchNorm2d(c_out))
@@ -101,31 +106,18 @@ class Discriminator(nn.Module):
         return out[:, 0], out[:, 1:]
 
 
-def init_weights(module: nn.Module, std: float) -> None:
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-        nn.init.normal_(module.weight, 0.0, std)
-        nn.init.zeros_(module.bias)
-
-
 class ACGAN(Reproduction):
     Hyperparameters = Hyperparameters
     conditional = True
 
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
         super().__init__(data, hp, device)
-        if data.num_classes < 2:
-            raise ValueError("AC-GAN needs a labelled dataset (num_classes ≥ 2)")
-        self.G = Generator(hp.z_dim, data.num_classes, data.channels, data.resolution, hp.g_widths).to(device)
+        self.G = Generator(hp.z_dim, data.num_classes, data.channels, data.resolution, hp.g_width).to(device)
         self.D = Discriminator(data.channels, data.resolution, data.num_classes, hp).to(device)
-        for net in (self.G, self.D):
-            net.apply(lambda m: init_weights(m, hp.init_std))
+        init_normal_all(hp.init_std, self.G, self.D, batchnorm=False)
         betas = (hp.beta1, hp.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=hp.lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=hp.lr, betas=betas)
-
-    def random_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """c ~ p_c, uniform over the classes."""
-        return torch.randint(self.data.num_classes, (n,), device=self.device, generator=generator)
 
     def discriminator_loss(self, real: tuple[torch.Tensor, torch.Tensor], labels: torch.Tensor,
                            fake: tuple[torch.Tensor, torch.Tensor], fake_labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -161,14 +153,6 @@ class ACGAN(Reproduction):
         return {"loss_d": loss_d.detach(), "loss_d_class": loss_d_class.detach(), "loss_g": loss_g.detach(),
                 "loss_g_class": loss_g_class.detach(), "d_accuracy": binary_accuracy(out_real[0], out_fake[0]).detach(),
                 "aux_accuracy_real": acc_real, "aux_accuracy_generated": acc_gen}
-
-    @torch.no_grad()
-    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        """G(c, z) for the given classes (uniform when None); batchnorm from running statistics."""
-        z = self.noise(n, generator)
-        labels = self.random_labels(n, generator) if labels is None else labels.to(self.device)
-        with self.sampling_mode(self.G):
-            return self.G(z, labels)
 
 
 REPRODUCTION = ACGAN

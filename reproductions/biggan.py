@@ -41,7 +41,7 @@ import torch
 from torch import nn
 
 from harness.batches import Batch
-from harness.reproduction import DataSpec, Reproduction
+from harness.reproduction import DataSpec, Reproduction, frozen
 
 from reproductions.parts.attention import SelfAttention
 from reproductions.parts.blocks import ladder
@@ -136,8 +136,6 @@ class BigGAN(Reproduction):
 
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
         super().__init__(data, hp, device)
-        if data.num_classes < 2:
-            raise ValueError("BigGAN is class-conditional: it needs a labelled dataset (num_classes ≥ 2)")
         G = Generator(hp.z_dim, hp.shared_dim, data.channels, data.resolution, 4 * hp.g_width, data.num_classes,
                       hp.attention_resolution)
         D = ProjectionDiscriminator(data.channels, data.resolution, 4 * hp.d_width, data.num_classes,
@@ -158,9 +156,6 @@ class BigGAN(Reproduction):
     def noise(self, n: int, generator: torch.Generator | None = None, truncation: float | None = None) -> torch.Tensor:
         return truncated_normal((n, self.G.z_dim), truncation, self.device, generator)
 
-    def random_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randint(self.data.num_classes, (n,), device=self.device, generator=generator)
-
     def generator_loss(self, d_fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(hinge G loss + R_β(G), hinge part, R_β part): eq. 3 enters G's objective."""
         adversarial = g_loss_hinge(d_fake)
@@ -178,11 +173,10 @@ class BigGAN(Reproduction):
             loss_d = d_loss_hinge(d_real, d_fake)
             self.update(self.opt_D, loss_d)
 
-        self.D.requires_grad_(False)
-        y = self.random_labels(len(real[-1]))
-        loss_g, loss_adv, loss_ortho = self.generator_loss(self.D(self.G(self.noise(len(y)), y), y))
-        self.update(self.opt_G, loss_g)
-        self.D.requires_grad_(True)
+        with frozen(self.D):
+            y = self.random_labels(len(real[-1]))
+            loss_g, loss_adv, loss_ortho = self.generator_loss(self.D(self.G(self.noise(len(y)), y), y))
+            self.update(self.opt_G, loss_g)
         # Before `ema_start` the average simply copies G (decay 0), as the authors' code does.
         self.G_ema.decay = self.hp.ema_decay if step >= self.hp.ema_start else 0.0
         self.G_ema.update(self.G)

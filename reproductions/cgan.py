@@ -101,8 +101,6 @@ class ConditionalGAN(Reproduction):
 
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
         super().__init__(data, hp, device)
-        if data.num_classes < 2:
-            raise ValueError("the conditional GAN needs a labelled dataset (num_classes ≥ 2)")
         shape = (data.channels, data.resolution, data.resolution)
         self.G = Generator(hp, data.num_classes, shape).to(device)
         self.D = Discriminator(hp, data.num_classes, shape[0] * shape[1] * shape[2]).to(device)
@@ -114,9 +112,6 @@ class ConditionalGAN(Reproduction):
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Section 4.1: "noise prior z … drawn from a uniform distribution within the unit hypercube"."""
         return torch.rand(n, self.hp.z_dim, device=self.device, generator=generator)
-
-    def random_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randint(self.data.num_classes, (n,), device=self.device, generator=generator)
 
     def train_step(self, real: Sequence[Batch], step: int) -> dict[str, torch.Tensor]:
         lr, momentum = sgd_schedule(step, self.hp)
@@ -138,14 +133,6 @@ class ConditionalGAN(Reproduction):
         self.update(self.opt_G, loss_g)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
                 "d_accuracy": binary_accuracy(d_real, d_fake).detach()}
-
-    @torch.no_grad()
-    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        """G(z|y) for the given labels (uniform labels when None), with dropout off."""
-        z = self.noise(n, generator)  # drawn first, so the same seed gives the same z for any labels
-        labels = self.random_labels(n, generator) if labels is None else labels.to(self.device)
-        with self.sampling_mode(self.G):
-            return self.G(z, labels)
 
 
 REPRODUCTION = ConditionalGAN

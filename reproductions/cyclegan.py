@@ -48,9 +48,9 @@ import torch.nn.functional as nnf
 from torch import nn
 
 from harness.batches import Batch
-from harness.reproduction import DataSpec, Reproduction, evaluating
+from harness.reproduction import DataSpec, Reproduction, evaluating, frozen
 
-from reproductions.parts.blocks import init_normal
+from reproductions.parts.blocks import init_normal_all
 from reproductions.parts.losses import d_loss_least_squares, g_loss_least_squares
 
 # The paper's crop: 286 px loaded, 256 px cropped (appendix 7.1 / the authors' `load_size`, `crop_size`).
@@ -220,8 +220,7 @@ class CycleGAN(Reproduction):
         self.F = ResnetGenerator(c, hp.g_width, hp.n_blocks).to(device)  # B → A (Y → X)
         self.D_X = PatchDiscriminator(c, hp.d_width, hp.leaky_slope).to(device)  # real A vs F(b)
         self.D_Y = PatchDiscriminator(c, hp.d_width, hp.leaky_slope).to(device)  # real B vs G(a)
-        for net in (self.G, self.F, self.D_X, self.D_Y):
-            net.apply(lambda m: init_normal(m, hp.init_std))
+        init_normal_all(hp.init_std, self.G, self.F, self.D_X, self.D_Y)
         # One Adam for both generators and one for both discriminators, as the authors' code does
         # (the objective of eq. 3 is one sum over both directions).
         betas = (hp.beta1, hp.beta2)
@@ -305,12 +304,9 @@ class CycleGAN(Reproduction):
 
         # G and F together on eq. (3) (the authors' order: generators first, then discriminators).
         discriminators = (self.D_X, self.D_Y)
-        for d in discriminators:
-            d.requires_grad_(False)
-        losses, fake_a, fake_b = self.generator_losses(real_a, real_b)
-        self.update(self.opt_G, losses["loss_g"])
-        for d in discriminators:
-            d.requires_grad_(True)
+        with frozen(*discriminators):
+            losses, fake_a, fake_b = self.generator_losses(real_a, real_b)
+            self.update(self.opt_G, losses["loss_g"])
 
         # D_X and D_Y on LSGAN's objective, halved (appendix 7.1) — the shared D loss already carries
         # the ½ — on fakes drawn from each one's history of generated images.

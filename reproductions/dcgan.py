@@ -35,7 +35,7 @@ from torch import nn
 from harness.batches import Batch
 from harness.reproduction import DataSpec, Reproduction
 
-from reproductions.parts.blocks import init_normal, ladder
+from reproductions.parts.blocks import init_normal_all, ladder
 from reproductions.parts.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
 from reproductions.parts.mode_nets import SmallDCDiscriminator, SmallDCGenerator
 
@@ -114,8 +114,7 @@ class DCGAN(Reproduction):
         else:
             self.G = Generator(hp.z_dim, data.channels, data.resolution, hp.g_width).to(device)
             self.D = Discriminator(data.channels, data.resolution, hp.d_width, hp.leaky_slope).to(device)
-        for net in (self.G, self.D):
-            net.apply(lambda m: init_normal(m, hp.init_std))  # section 4: N(0, 0.02)
+        init_normal_all(hp.init_std, self.G, self.D)  # section 4: N(0, 0.02)
         betas = (hp.beta1, hp.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=hp.lr if hp.g_lr is None else hp.g_lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=hp.lr, betas=betas)

@@ -33,6 +33,7 @@ from torch import nn
 from harness.batches import Batch
 from harness.reproduction import DataSpec, Reproduction
 
+from reproductions.parts.blocks import init_normal_all
 from reproductions.parts.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
 
 
@@ -105,12 +106,6 @@ class DiscriminatorQ(nn.Module):
         return self.d_head(h).flatten(), self.q_head(h)
 
 
-def init_weights(module: nn.Module, std: float) -> None:
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-        nn.init.normal_(module.weight, 0.0, std)
-        nn.init.zeros_(module.bias)
-
-
 class InfoGAN(Reproduction):
     Hyperparameters = Hyperparameters
 
@@ -120,8 +115,7 @@ class InfoGAN(Reproduction):
         q_out = hp.categories + hp.continuous_codes * (2 if hp.learn_continuous_std else 1)
         self.G = Generator(latent, data.channels, data.resolution).to(device)
         self.D = DiscriminatorQ(data.channels, data.resolution, q_out, hp.leaky_slope).to(device)
-        for net in (self.G, self.D):
-            net.apply(lambda m: init_weights(m, hp.init_std))
+        init_normal_all(hp.init_std, self.G, self.D, batchnorm=False)
         # Q lives inside self.D, so D's optimiser (lr 2e-4) trains Q too, as in the released code.
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=hp.d_lr, betas=(hp.beta1, hp.beta2))
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=hp.g_lr, betas=(hp.beta1, hp.beta2))

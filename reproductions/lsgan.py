@@ -17,6 +17,9 @@ the first two) with BN + ReLU, ending in a 3×3 deconvolution to the image; D = 
 convolutions (64, 128, 256, 512) with LeakyReLU and BN (none on the first), a dense layer to one
 output, and the least-squares loss on that raw output (no sigmoid). The paper draws it for
 112×112; we keep the last stages of G and all of D for 28 px (7→14→28) and 32 px (4→8→16→32).
+These are not DCGAN's nets (reproductions.dcgan: no dense layers, 4×4 kernels, no stride-1 stages, a D
+ending in a conv), so LSGAN keeps its own and shares DCGAN's initialisation only (and, with SNGAN's
+and WGAN-GP's CNN critics, the conv-then-dense head of parts.blocks).
 """
 
 from __future__ import annotations
@@ -28,9 +31,9 @@ import torch
 from torch import nn
 
 from harness.batches import Batch
-from harness.reproduction import DataSpec, Reproduction
+from harness.reproduction import DataSpec, Reproduction, frozen
 
-from reproductions.parts.blocks import conv_out, init_normal, ladder
+from reproductions.parts.blocks import ConvThenDense, conv_out, init_normal_all, ladder
 from reproductions.parts.losses import d_loss_least_squares, g_loss_least_squares
 
 
@@ -84,7 +87,7 @@ class Generator(nn.Module):
         return self.net(self.dense(z).view(z.shape[0], *self.shape))
 
 
-class Discriminator(nn.Module):
+class Discriminator(ConvThenDense):
     def __init__(self, channels: int, resolution: int, width: int, slope: float):
         super().__init__()
         widths = [width * 2**i for i in range(4)]
@@ -99,9 +102,6 @@ class Discriminator(nn.Module):
         self.features = nn.Sequential(*layers)
         self.dense = nn.Linear(c_in * size * size, 1)  # the raw output the least-squares loss sees
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dense(self.features(x).flatten(1)).flatten()
-
 
 class LSGAN(Reproduction):
     Hyperparameters = Hyperparameters
@@ -110,8 +110,7 @@ class LSGAN(Reproduction):
         super().__init__(data, hp, device)
         self.G = Generator(hp.z_dim, data.channels, data.resolution, hp.g_width).to(device)
         self.D = Discriminator(data.channels, data.resolution, hp.d_width, hp.leaky_slope).to(device)
-        for net in (self.G, self.D):
-            net.apply(lambda m: init_normal(m, hp.init_std))
+        init_normal_all(hp.init_std, self.G, self.D)
         betas = (hp.beta1, hp.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=hp.lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=hp.lr, betas=betas)
@@ -127,10 +126,9 @@ class LSGAN(Reproduction):
             self.update(self.opt_D, loss_d)
 
         # G: eq. (2), second line — D's outputs on fakes to c.
-        self.D.requires_grad_(False)
-        loss_g = g_loss_least_squares(self.D(self.G(self.noise(len(real[-1])))), c=hp.c)
-        self.update(self.opt_G, loss_g)
-        self.D.requires_grad_(True)
+        with frozen(self.D):
+            loss_g = g_loss_least_squares(self.D(self.G(self.noise(len(real[-1])))), c=hp.c)
+            self.update(self.opt_G, loss_g)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
                 "d_real": d_real.detach().mean(), "d_fake": d_fake.detach().mean()}
 

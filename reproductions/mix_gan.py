@@ -27,10 +27,10 @@ import torch
 from torch import nn
 
 from harness.batches import Batch
-from harness.reproduction import DataSpec, Reproduction
+from harness.reproduction import DataSpec, Reproduction, frozen
 
 from reproductions.dcgan import Discriminator, Generator
-from reproductions.parts.blocks import init_normal
+from reproductions.parts.blocks import init_normal_all
 from reproductions.parts.losses import d_loss_gan, g_loss_nonsaturating
 
 
@@ -83,8 +83,7 @@ class MIXGAN(Reproduction):
                                 for _ in range(hp.components)).to(device)
         self.Ds = nn.ModuleList(Discriminator(data.channels, data.resolution, hp.d_width, hp.leaky_slope)
                                 for _ in range(hp.components)).to(device)
-        for net in (*self.Gs, *self.Ds):
-            net.apply(lambda m: init_normal(m, hp.init_std))
+        init_normal_all(hp.init_std, *self.Gs, *self.Ds)
         self.G_mix = Mixture(hp.components).to(device)  # w_u
         self.D_mix = Mixture(hp.components).to(device)  # w_v
         betas = (hp.beta1, hp.beta2)
@@ -120,11 +119,10 @@ class MIXGAN(Reproduction):
             loss_d = self.discriminator_loss(batch.images, fakes)
             self.update(self.opt_D, loss_d)
 
-        self.Ds.requires_grad_(False)
-        z = self.noise(len(real[-1]))
-        loss_g = self.generator_loss([G(z) for G in self.Gs])
-        self.update(self.opt_G, loss_g)
-        self.Ds.requires_grad_(True)
+        with frozen(self.Ds):
+            z = self.noise(len(real[-1]))
+            loss_g = self.generator_loss([G(z) for G in self.Gs])
+            self.update(self.opt_G, loss_g)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
                 "entropy_g_weights": self.G_mix.entropy().detach(), "entropy_d_weights": self.D_mix.entropy().detach(),
                 "max_g_weight": self.G_mix.weights().detach().max()}

@@ -50,7 +50,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from harness.batches import Batch
-from harness.reproduction import DataSpec, Reproduction
+from harness.reproduction import DataSpec, Reproduction, frozen
 
 from reproductions.parts.blocks import ladder
 from reproductions.parts.equalized import EqualizedConv2d, EqualizedLinear
@@ -263,10 +263,9 @@ class ProGAN(Reproduction):
             loss_d = wasserstein + hp.gp_weight * penalty + hp.drift_weight * drift
             self.update(self.opt_D, loss_d)  # layers of other levels get no gradient (None), so Adam skips them
 
-        self.D.requires_grad_(False)
-        loss_g = g_loss_wasserstein(critic(self.G(self.noise(len(real[-1])), level, alpha)))
-        self.update(self.opt_G, loss_g)
-        self.D.requires_grad_(True)
+        with frozen(self.D):
+            loss_g = g_loss_wasserstein(critic(self.G(self.noise(len(real[-1])), level, alpha)))
+            self.update(self.opt_G, loss_g)
         self.G_ema.update(self.G)
         self._last_step = step
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "gradient_penalty": penalty.detach(),

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from harness.batches import Batch
-from harness.reproduction import DataSpec, Reproduction
+from harness.reproduction import DataSpec, Reproduction, frozen
 
 from reproductions.parts.attention import SelfAttention
 from reproductions.parts.blocks import ladder
@@ -90,8 +90,6 @@ class SAGAN(Reproduction):
 
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
         super().__init__(data, hp, device)
-        if data.num_classes < 2:
-            raise ValueError("SAGAN is class-conditional: it needs a labelled dataset (num_classes ≥ 2)")
         attention = hp.attention_resolution or data.resolution // 4
         G = Generator(hp.z_dim, data.channels, data.resolution, hp.g_width, data.num_classes, attention)
         D = ProjectionDiscriminator(data.channels, data.resolution, hp.d_width, data.num_classes, attention)
@@ -100,9 +98,6 @@ class SAGAN(Reproduction):
         self.D = spectral_norm_all(D, hp.power_iterations).to(device)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=hp.g_lr, betas=(hp.beta1, hp.beta2))
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=hp.d_lr, betas=(hp.beta1, hp.beta2))
-
-    def random_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randint(self.data.num_classes, (n,), device=self.device, generator=generator)
 
     def train_step(self, real: Sequence[Batch], step: int) -> dict[str, torch.Tensor]:
         for batch in real:
@@ -113,20 +108,12 @@ class SAGAN(Reproduction):
             loss_d = d_loss_hinge(d_real, d_fake)  # eq. 4, L_D
             self.update(self.opt_D, loss_d)
 
-        self.D.requires_grad_(False)
-        y = self.random_labels(len(real[-1]))
-        loss_g = g_loss_hinge(self.D(self.G(self.noise(len(y)), y), y))  # eq. 4, L_G
-        self.update(self.opt_G, loss_g)
-        self.D.requires_grad_(True)
+        with frozen(self.D):
+            y = self.random_labels(len(real[-1]))
+            loss_g = g_loss_hinge(self.D(self.G(self.noise(len(y)), y), y))  # eq. 4, L_G
+            self.update(self.opt_G, loss_g)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
                 "d_real": d_real.detach().mean(), "d_fake": d_fake.detach().mean()}
-
-    @torch.no_grad()
-    def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        z = self.noise(n, generator)
-        labels = self.random_labels(n, generator) if labels is None else labels.to(self.device)
-        with self.sampling_mode(self.G):
-            return self.G(z, labels)
 
 
 REPRODUCTION = SAGAN

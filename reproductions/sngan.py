@@ -35,9 +35,9 @@ import torch
 from torch import nn
 
 from harness.batches import Batch
-from harness.reproduction import DataSpec, Reproduction
+from harness.reproduction import DataSpec, Reproduction, frozen
 
-from reproductions.parts.blocks import ResNetDiscriminator, ResNetGenerator, conv_out, ladder
+from reproductions.parts.blocks import ConvThenDense, ResNetDiscriminator, ResNetGenerator, conv_out, ladder
 from reproductions.parts.losses import d_loss_gan, d_loss_hinge, g_loss_hinge, g_loss_nonsaturating
 from reproductions.parts.regularizers import spectral_norm_all
 
@@ -95,7 +95,7 @@ class CNNGenerator(nn.Module):
         return self.net(self.dense(z).view(z.shape[0], *self.shape))
 
 
-class CNNDiscriminator(nn.Module):
+class CNNDiscriminator(ConvThenDense):
     """Table 3(b): (3×3 s1, 4×4 s2) pairs of 64, 128, 256 channels, a 3×3 conv of 512, dense → 1."""
 
     def __init__(self, channels: int, resolution: int, slope: float):
@@ -108,9 +108,6 @@ class CNNDiscriminator(nn.Module):
             c_in, size = c_out, conv_out(size, kernel, stride, 1)
         self.features = nn.Sequential(*layers)
         self.dense = nn.Linear(c_in * size * size, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dense(self.features(x).flatten(1)).flatten()
 
 
 class SNGAN(Reproduction):
@@ -169,10 +166,9 @@ class SNGAN(Reproduction):
             self.update(self.opt_D, loss_d)
 
         # One G update: eq. (17), or the non-saturating cost, on g_batch_multiple × D's batch.
-        self.D.requires_grad_(False)
-        loss_g = self.g_loss(self.D(self.G(self.noise(self.setting.g_batch_multiple * len(real[-1])))))
-        self.update(self.opt_G, loss_g)
-        self.D.requires_grad_(True)
+        with frozen(self.D):
+            loss_g = self.g_loss(self.D(self.G(self.noise(self.setting.g_batch_multiple * len(real[-1])))))
+            self.update(self.opt_G, loss_g)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
                 "d_real": d_real.detach().mean(), "d_fake": d_fake.detach().mean()}
 

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from harness.batches import Batch
-from harness.reproduction import DataSpec, Reproduction
+from harness.reproduction import DataSpec, Reproduction, frozen
 
 from reproductions.parts.blocks import ladder
 from reproductions.parts.equalized import EqualizedConv2d, EqualizedLinear
@@ -238,11 +238,10 @@ class StyleGAN(Reproduction):
             loss_d = d_loss_gan(d_real, d_fake) + 0.5 * self.hp.r1_gamma * r1
             self.update(self.opt_D, loss_d)
 
-        self.D.requires_grad_(False)
-        n = len(real[-1])
-        loss_g = g_loss_nonsaturating(self.D(self.generate_for_training(n)))
-        self.update(self.opt_G, loss_g)
-        self.D.requires_grad_(True)
+        with frozen(self.D):
+            n = len(real[-1])
+            loss_g = g_loss_nonsaturating(self.D(self.generate_for_training(n)))
+            self.update(self.opt_G, loss_g)
         with torch.no_grad():  # w̄ for truncation: a running mean of mapped latents
             self.G.w_avg.lerp_(self.G.mapping(self.noise(n)).mean(dim=0), 1.0 - self.hp.w_avg_beta)
         self.G_ema.decay = 0.5 ** (n / (self.hp.ema_kimg * 1000.0))

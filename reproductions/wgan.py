@@ -26,10 +26,10 @@ from typing import Sequence
 import torch
 
 from harness.batches import Batch
-from harness.reproduction import DataSpec, Reproduction
+from harness.reproduction import DataSpec, Reproduction, frozen
 
 from reproductions.dcgan import Discriminator, Generator
-from reproductions.parts.blocks import init_normal
+from reproductions.parts.blocks import init_normal_all
 from reproductions.parts.losses import d_loss_wasserstein, g_loss_wasserstein
 from reproductions.parts.regularizers import clip_weights
 
@@ -60,8 +60,7 @@ class WGAN(Reproduction):
         self.G = Generator(hp.z_dim, data.channels, data.resolution, hp.g_width).to(device)
         # The DCGAN discriminator ends in a raw output (its sigmoid lives in the loss), so it is a critic as is.
         self.D = Discriminator(data.channels, data.resolution, hp.d_width, hp.leaky_slope).to(device)
-        for net in (self.G, self.D):
-            net.apply(lambda m: init_normal(m, hp.init_std))
+        init_normal_all(hp.init_std, self.G, self.D)
         self.opt_G = torch.optim.RMSprop(self.G.parameters(), lr=hp.lr)
         self.opt_D = torch.optim.RMSprop(self.D.parameters(), lr=hp.lr)
 
@@ -83,10 +82,9 @@ class WGAN(Reproduction):
             clip_weights(self.D, self.hp.clip)  # line 7: w ← clip(w, −c, c)
 
         # Algorithm 1, lines 9-10: one generator update on −E[f_w(g_θ(z))].
-        self.D.requires_grad_(False)
-        loss_g = g_loss_wasserstein(self.D(self.G(self.noise(len(real[-1])))))
-        self.update(self.opt_G, loss_g)
-        self.D.requires_grad_(True)
+        with frozen(self.D):
+            loss_g = g_loss_wasserstein(self.D(self.G(self.noise(len(real[-1])))))
+            self.update(self.opt_G, loss_g)
         # −loss_d is the critic's estimate of the EM distance (up to the Lipschitz constant K), the
         # quantity the paper plots (section 4.2) as correlating with sample quality.
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "wasserstein_estimate": -loss_d.detach()}

@@ -28,9 +28,9 @@ import torch
 from torch import nn
 
 from harness.batches import Batch
-from harness.reproduction import DataSpec, Reproduction
+from harness.reproduction import DataSpec, Reproduction, frozen
 
-from reproductions.parts.blocks import ResNetDiscriminator, ResNetGenerator, conv_out, ladder
+from reproductions.parts.blocks import ConvThenDense, ResNetDiscriminator, ResNetGenerator, conv_out, ladder
 from reproductions.parts.losses import d_loss_wasserstein, g_loss_wasserstein
 from reproductions.parts.regularizers import gradient_penalty
 
@@ -77,7 +77,7 @@ class CNNGenerator(nn.Module):
         return self.net(self.dense(z).view(z.shape[0], *self.shape))
 
 
-class CNNCritic(nn.Module):
+class CNNCritic(ConvThenDense):
     """gan_cifar.py's critic: three 5×5 stride-2 convs (DIM, 2·DIM, 4·DIM) with LeakyReLU, then dense → 1.
     No batchnorm (section 4); optional layer norm where DCGAN would put BN."""
 
@@ -93,9 +93,6 @@ class CNNCritic(nn.Module):
             c_in, size = c_out, conv_out(size, 5, 2, 2)
         self.features = nn.Sequential(*layers)
         self.dense = nn.Linear(c_in * size * size, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dense(self.features(x).flatten(1)).flatten()
 
 
 class WGANGP(Reproduction):
@@ -134,10 +131,9 @@ class WGANGP(Reproduction):
             self.update(self.opt_D, loss_d)
 
         # Lines 11-12: one generator update on −D(G(z)), on g_batch_multiple × the critic's batch.
-        self.D.requires_grad_(False)
-        loss_g = g_loss_wasserstein(self.D(self.G(self.noise(self.g_batch_multiple * len(real[-1])))))
-        self.update(self.opt_G, loss_g)
-        self.D.requires_grad_(True)
+        with frozen(self.D):
+            loss_g = g_loss_wasserstein(self.D(self.G(self.noise(self.g_batch_multiple * len(real[-1])))))
+            self.update(self.opt_G, loss_g)
         self.sched_G.step()
         self.sched_D.step()
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "gradient_penalty": penalty.detach(),

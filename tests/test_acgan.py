@@ -27,6 +27,18 @@ def test_shapes_follow_the_dataspec(data):
     assert repro.D.head.out_features == 1 + data.num_classes  # one linear layer for both outputs
 
 
+def test_g_width_and_d_width_give_the_appendix_widths():
+    # G: linear 384, transposed convs 192 and 96 (4, 2, 1 × g_width = 96); D: 16 → 512, doubling.
+    repro = build(SPECS[1])  # CIFAR-10
+    convs = [m for m in repro.G.net if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert repro.G.project[0].out_features == 384 * 4 * 4 and [c.out_channels for c in convs] == [192, 96, 3]
+    d_convs = [m for m in repro.D.body if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in d_convs] == [16, 32, 64, 128, 256, 512]
+    narrow = build(SPECS[1], g_width=8, d_width=2)
+    assert [c.out_channels for c in narrow.G.net if isinstance(c, torch.nn.ConvTranspose2d)] == [16, 8, 3]
+    assert narrow.D.body[0].out_channels == 2
+
+
 @pytest.mark.parametrize("data", SPECS, ids=lambda d: d.name)
 def test_one_train_step_changes_both_players(data):
     repro = build(data)

@@ -103,3 +103,50 @@ def test_same_split_is_refused_before_loading_anything(tiny_detector):
     spec = resolve_extractor("torchscript", tiny_detector)
     with pytest.raises(GanBenchError, match="two different splits"):
         score_real("no-such-dataset-is-loaded", "test", "test", 10, spec, torch.device("cpu"))
+
+
+def test_runs_dir_stores_a_record_the_report_reads_back(cli, tiny_detector, tmp_path):
+    from harness.real_floor_record import FLOOR_FOLDER, read_floors
+
+    runs = tmp_path / "runs"
+    result = cli("score-real", "--dataset", "mnist", "--split", "test", "--against", "train", "--samples", "10",
+                 "--real-samples", "12", "--device", "cpu", "--extractor", "torchscript",
+                 "--extractor-weights", tiny_detector, "--runs-dir", runs)
+    assert result.exit_code == 0, result.output
+    (path,) = (runs / FLOOR_FOLDER / "mnist").glob("*.json")
+    assert f"stored {path}" in result.output
+    (floor,) = read_floors(runs)
+    assert (floor.dataset, floor.split, floor.against, floor.samples, floor.real_samples, floor.selection) == (
+        "mnist", "test", "train", 10, 12, "first")
+    assert floor.extractor_kind == "torchscript" and floor.extractor_label.startswith("torchscript (")
+    printed = float(re.search(r"^FID (\S+)$", result.output, re.M).group(1))
+    assert floor.metrics["fid"] == pytest.approx(printed, abs=1e-4)  # the stored number is the printed one
+    assert floor.command.startswith("gan-bench score-real --dataset mnist --split test --against train --samples 10 "
+                                    "--real-samples 12") and f"--runs-dir {runs}" in floor.command
+
+
+def test_without_runs_dir_nothing_is_stored(cli, tiny_detector, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = cli("score-real", "--samples", "10", "--device", "cpu", "--extractor", "torchscript",
+                 "--extractor-weights", tiny_detector)
+    assert result.exit_code == 0 and "stored" not in result.output
+    assert not list(tmp_path.rglob("*.json"))
+
+
+def test_damaged_planted_or_linked_floor_records_are_left_out(tmp_path):
+    from harness.real_floor_record import RealFloorRecord, floor_path, read_floors, write_floor
+
+    record = RealFloorRecord(dataset="mnist", resolution=28, split="test", against="train", samples=10, real_samples=10,
+                             selection="first", extractor_kind="torchscript", extractor_sha256="ab" * 32,
+                             extractor_label="torchscript (abababab, unverified weights)",
+                             metrics={"fid": 1.5, "kid_mean": 0.001, "kid_std": 0.0}, command="gan-bench score-real")
+    good = write_floor(tmp_path, record)
+    assert good == floor_path(tmp_path, record) and read_floors(tmp_path) == [record]
+    folder = good.parent
+    (folder / "damaged.json").write_text("{not json", encoding="utf-8")
+    (folder / "nan.json").write_text(good.read_text().replace("1.5", "NaN"), encoding="utf-8")
+    (folder / "extra.json").write_text(good.read_text().replace('"dataset"', '"code": "x", "dataset"'), encoding="utf-8")
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.json"
+    outside.write_text(good.read_text().replace("1.5", "0.25"), encoding="utf-8")
+    (folder / "linked.json").symlink_to(outside)
+    assert read_floors(tmp_path) == [record]

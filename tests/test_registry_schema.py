@@ -58,6 +58,15 @@ BAD = [
      "  reported: [{dataset: mnist, metric: fid, value: 3.0}]\n", "reproduction.reported.0.source: Field required"),
     ("unknown metric", GOOD + "reproduction:\n  module: reproductions.toy\n  datasets: [mnist]\n"
      "  reported: [{dataset: mnist, metric: psnr, value: 3.0, source: 'Table 1 of the paper'}]\n", "metric"),
+    ("unknown extractor family", GOOD + "reproduction:\n  module: reproductions.toy\n  datasets: [mnist]\n"
+     "  reported: [{dataset: mnist, metric: fid, value: 3.0, extractor: vgg, source: 'Table 1 of the paper'}]\n",
+     "reproduction.reported.0.extractor: Input should be"),
+    ("unknown real split", GOOD + "reproduction:\n  module: reproductions.toy\n  datasets: [mnist]\n"
+     "  reported: [{dataset: mnist, metric: fid, value: 3.0, real_split: valid, source: 'Table 1 of the paper'}]\n",
+     "reproduction.reported.0.real_split: Input should be"),
+    ("zero IS splits", GOOD + "reproduction:\n  module: reproductions.toy\n  datasets: [mnist]\n"
+     "  reported: [{dataset: mnist, metric: is, value: 3.0, is_splits: 0, source: 'Table 1 of the paper'}]\n",
+     "reproduction.reported.0.is_splits: Input should be greater than 0"),
     ("per_dataset for an unsupported dataset", GOOD + "reproduction:\n  module: reproductions.toy\n  datasets: [mnist]\n"
      "  per_dataset: {cifar10: {lr: 1.0}}\n", "per_dataset names 'cifar10'"),
 ]
@@ -100,3 +109,33 @@ def test_status_is_derived(tmp_path):
     registry = load_registry()
     assert registry.status("dcgan") == "implemented"
     assert registry.status("dcgan", reproduced={"dcgan"}) == "reproduced"
+
+
+# The fields a number's protocol needs, per metric: FID/KID compare with real images, IS uses splits.
+PROTOCOL_FIELDS = {"fid": ("num_samples", "real_samples", "real_split", "extractor"),
+                   "kid": ("num_samples", "real_samples", "real_split", "extractor"),
+                   "is": ("num_samples", "is_splits", "extractor")}
+
+
+def test_every_reported_inception_number_states_its_protocol_or_says_what_is_unstated():
+    missing = []
+    for entry in load_registry().papers.values():
+        for number in entry.reproduction.reported if entry.reproduction else []:
+            # Lucic et al.'s study numbers leave these entries for a study entry of their own (another change).
+            if number.metric not in PROTOCOL_FIELDS or "1711.10337" in number.source:
+                continue
+            unstated = [name for name in PROTOCOL_FIELDS[number.metric] if getattr(number, name) is None]
+            if unstated and not number.protocol_note:
+                missing.append(f"{entry.id} {number.dataset} {number.metric} {number.value}: {unstated}")
+    assert not missing, missing
+
+
+def test_sngan_paper_budget_scores_as_table_2():
+    from harness.budget import resolve_budget
+
+    entry = load_registry().papers["sngan"].reproduction
+    budget = resolve_budget("paper", entry.paper_budget_for("cifar10"))
+    table2 = [r for r in entry.reported if r.dataset == "cifar10"]
+    assert {r.num_samples for r in table2} == {budget.eval_samples} == {5000}  # appendix B.1: 5,000 generated
+    assert {r.real_samples for r in table2 if r.metric == "fid"} == {budget.real_samples} == {10000}
+    assert {r.is_splits for r in table2 if r.metric == "is"} == {10}

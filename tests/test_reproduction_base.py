@@ -54,3 +54,53 @@ def test_evaluating_restores_each_module_even_after_an_error():
             assert not a.training and not b.training
             raise RuntimeError("inside")
     assert a.training and not b.training
+
+
+class TinyConditional(Reproduction):
+    """G(z, y): the label's one-hot added to z, enough to see which labels `sample` used."""
+
+    conditional = True
+
+    def __init__(self, data=MNIST):
+        super().__init__(data, type("HP", (), {"z_dim": 10})(), CPU)
+        self.G = lambda z, labels: z + nn.functional.one_hot(labels, 10).float() * 100
+        self.G_module = nn.Identity()
+
+    def sampling_mode(self, *modules):  # the lambda G has no modes to switch
+        return evaluating(self.G_module)
+
+
+def test_a_conditional_models_default_sample_draws_z_first_then_uniform_labels_or_takes_the_given_ones():
+    repro = TinyConditional()
+    given = torch.tensor([3, 3, 7])
+    out = repro.sample(3, labels=given, generator=torch.Generator().manual_seed(1))
+    z = torch.randn(3, 10, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(out.argmax(1), given) and torch.allclose(out - 100 * nn.functional.one_hot(given, 10), z, atol=1e-4)
+    drawn = repro.sample(500, generator=torch.Generator().manual_seed(2)).argmax(1)
+    g = torch.Generator().manual_seed(2)
+    torch.randn(500, 10, generator=g)  # z first, then the labels from the same stream
+    assert torch.equal(drawn, torch.randint(10, (500,), generator=g)) and set(drawn.tolist()) == set(range(10))
+
+
+def test_a_class_conditional_model_refuses_an_unlabelled_dataset_but_not_a_two_domain_one():
+    from harness.reproduction import DataSpec
+
+    with pytest.raises(ValueError, match="TinyConditional is class-conditional: it needs a labelled dataset"):
+        TinyConditional(DataSpec("imagefolder", 3, 32, 1))
+    TinyConditional(DataSpec("mnist-edges", 1, 28, 2, ("digits", "edges")))  # domain labels: fine
+
+
+def test_frozen_holds_every_parameter_and_restores_each_flag_even_after_an_error():
+    from harness.reproduction import frozen
+
+    net = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
+    net[1].bias.requires_grad_(False)  # a parameter that was already fixed stays fixed afterwards
+    with pytest.raises(RuntimeError):
+        with frozen(net):
+            assert not any(p.requires_grad for p in net.parameters())
+            raise RuntimeError("boom")
+    assert [p.requires_grad for p in net.parameters()] == [True, True, True, False]
+    x = torch.ones(1, 2, requires_grad=True)
+    with frozen(net):
+        net(x).sum().backward()  # gradients reach the input, not the frozen weights
+    assert x.grad is not None and all(p.grad is None for p in net.parameters())

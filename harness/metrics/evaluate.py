@@ -20,6 +20,7 @@ import torch
 from harness.batches import to_uint8
 from harness.data import ImageSet, load_images
 from harness.metrics.extractors import FID_LAYER, IS_LAYER, ExtractorSpec, build_extractor
+from harness.metrics.suites import IS_SPLITS
 from harness.progress import meter
 from harness.storage import atomic_torch_save
 
@@ -27,7 +28,6 @@ CACHE_ENV = "GAN_BENCH_CACHE"
 REAL_SUBSET_SEED = 0  # the same real images for every run, so every run shares one set of statistics
 KID_SUBSETS = 100
 KID_MAX_SUBSET_SIZE = 1000
-IS_SPLITS = 10
 # Images per Inception forward pass on a CPU. Inception's activations for 100 images at 299 px are
 # hundreds of MB per layer, far above glibc's mmap threshold, so every layer's output is a fresh mmap
 # and the process spends a third of its time in page faults (measured: 1.3 img/s at 100 per pass vs

@@ -36,6 +36,17 @@ class RealFloor:
     protocol: Protocol
     metrics: dict[str, float]
 
+    def record(self, command: str):
+        """The floor as the runs directory stores it (harness.real_floor_record)."""
+        from harness.real_floor_record import RealFloorRecord
+
+        spec = self.protocol.extractor
+        return RealFloorRecord(
+            dataset=self.dataset, resolution=self.protocol.resolution, split=self.split, against=self.against,
+            samples=self.samples, real_samples=self.protocol.real_samples, selection=self.selection,
+            extractor_kind=spec.kind, extractor_sha256=spec.weights_sha256, extractor_label=spec.label,
+            metrics=self.metrics, command=command)
+
     def to_dict(self) -> dict:
         return {"dataset": self.dataset, "split": self.split, "against": self.against, "samples": self.samples,
                 "selection": self.selection, "protocol": self.protocol.to_dict(), "metrics": self.metrics}
@@ -43,8 +54,8 @@ class RealFloor:
 
 def score_real(dataset: str, split: str, against: str, samples: int, extractor: ExtractorSpec,
                device: torch.device, data_root: Path | None = None, cache: Path | None = None,
-               random_seed: int | None = None) -> RealFloor:
-    """The metrics of `samples` images of `split` against `samples` images of `against`.
+               random_seed: int | None = None, real_samples: int | None = None) -> RealFloor:
+    """The metrics of `samples` images of `split` against `real_samples` (default `samples`) of `against`.
 
     `random_seed` None takes the first `samples` images of each split (torch-fidelity's order);
     otherwise a random subset drawn with that seed, independently per split.
@@ -54,21 +65,23 @@ def score_real(dataset: str, split: str, against: str, samples: int, extractor: 
             raise GanBenchError(f"{name} {value!r}: choose one of {', '.join(SPLITS)}")
     if split == against:
         raise GanBenchError(f"--split and --against are both {split!r}: the floor compares two different splits")
-    if samples < MIN_SAMPLES:
-        raise GanBenchError(f"--samples {samples}: FID and KID need at least {MIN_SAMPLES} images per side")
+    real_samples = samples if real_samples is None else real_samples
+    for name, value in (("--samples", samples), ("--real-samples", real_samples)):
+        if value < MIN_SAMPLES:
+            raise GanBenchError(f"{name} {value}: FID and KID need at least {MIN_SAMPLES} images per side")
 
     held_out = load_images(dataset, split, data_root)  # type: ignore[arg-type]
     reference = load_images(dataset, against, data_root)  # type: ignore[arg-type]
-    for images in (held_out, reference):
-        if len(images) < samples:
-            raise GanBenchError(f"--samples {samples}: {dataset} {images.split} has only {len(images)} images")
+    for name, images, wanted in (("--samples", held_out, samples), ("--real-samples", reference, real_samples)):
+        if len(images) < wanted:
+            raise GanBenchError(f"{name} {wanted}: {dataset} {images.split} has only {len(images)} images")
 
     protocol = Protocol(dataset=dataset, resolution=held_out.info.resolution, num_samples=samples,
-                        real_split=against, real_samples=samples, extractor=extractor)
+                        real_split=against, real_samples=real_samples, extractor=extractor)
     evaluator = Evaluator(protocol, device, data_root, cache)
     selection = "first" if random_seed is None else f"random (seed {random_seed})"
     fake = _cached_features(evaluator, held_out.images, dataset, split, samples, random_seed)
-    real = _cached_features(evaluator, reference.images, dataset, against, samples, random_seed)
+    real = _cached_features(evaluator, reference.images, dataset, against, real_samples, random_seed)
     return RealFloor(dataset, split, against, samples, selection, protocol, feature_metrics(fake, real, protocol))
 
 

@@ -51,6 +51,9 @@ class MetricSuite:
 
 
 SUITES: dict[str, MetricSuite] = {}
+# The Inception Score is the mean over this many splits of the samples (Salimans et al. 2016's 10, as
+# torch-fidelity's default); here, without torch, so the report can compare it with a paper's.
+IS_SPLITS = 10
 
 
 def register_suite(suite: MetricSuite) -> None:

@@ -33,15 +33,34 @@ def conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def init_normal(module: nn.Module, std: float = 0.02) -> None:
-    """DCGAN's initialisation (Radford et al. 2016, section 4): weights N(0, std), BN scale N(1, std)."""
+def init_normal(module: nn.Module, std: float = 0.02, batchnorm: bool = True) -> None:
+    """DCGAN's initialisation (Radford et al. 2016, section 4): weights N(0, std), biases 0, BN scale
+    N(1, std). `batchnorm=False` initialises only the conv and dense layers and leaves batchnorm at
+    PyTorch's default (scale 1, shift 0), as the AC-GAN and InfoGAN modules initialise."""
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
         nn.init.normal_(module.weight, 0.0, std)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
-    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+    elif batchnorm and isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
         nn.init.normal_(module.weight, 1.0, std)
         nn.init.zeros_(module.bias)
+
+
+def init_normal_all(std: float, *nets: nn.Module, batchnorm: bool = True) -> None:
+    """`init_normal` on every layer of each of `nets`, in that order (the order they draw random numbers in)."""
+    for net in nets:
+        net.apply(lambda m: init_normal(m, std, batchnorm))
+
+
+class ConvThenDense(nn.Module):
+    """A D of the DCGAN family: conv `features`, flattened, then one `dense` output per image (a
+    logit or a critic value). Subclasses build the two; the forward pass is this one."""
+
+    features: nn.Module
+    dense: nn.Linear
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dense(self.features(x).flatten(1)).flatten()
 
 
 class GBlock(nn.Module):
