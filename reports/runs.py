@@ -73,10 +73,18 @@ class RunView:
         return read_run_file(RunDir(self.path).samples_path, self.root or self.path)
 
 
-def _default_registry():
-    from harness.registry import load_registry
+class _RegistryOnDemand:
+    """The built-in registry, loaded only if a run from before identities were recorded needs it."""
 
-    return load_registry()
+    _loaded = None
+
+    @property
+    def papers(self):
+        if self._loaded is None:
+            from harness.registry import load_registry
+
+            self._loaded = load_registry()
+        return self._loaded.papers
 
 
 def read_store(root: Path, registry=None) -> tuple[list[RunView], list[tuple[str, str]]]:
@@ -86,7 +94,7 @@ def read_store(root: Path, registry=None) -> tuple[list[RunView], list[tuple[str
     root = Path(root)
     if not root.is_dir():
         return [], []
-    registry = _default_registry() if registry is None else registry
+    registry = _RegistryOnDemand() if registry is None else registry
     views: dict[str, RunView] = {}
     excluded = [(run_id(root, run.path), why) for run, why in excluded_results(root)]
     for run, result in iter_results(root):
