@@ -15,6 +15,7 @@ and hands submitit a copy of the job that resumes it; submitit requeues that cop
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -30,6 +31,7 @@ import submitit
 from harness.errors import GanBenchError
 from harness.jobs import last_line, read_outcome, write_outcome
 from harness.registry import Registry
+from harness.runstore import RESULT_FILE, seed_runs
 from harness.sweep import (DEFAULT_STALE_AFTER_MIN, Cell, Ledger, SweepSpec, absolute, cell_budget, counts, expand,
                            plan, survey)
 
@@ -73,7 +75,7 @@ class CellJob(submitit.helpers.Checkpointable):
         return launcher + (["resume", str(self.resume_dir)] if self.resume_dir else ["run", *self.run_args])
 
     def _runs(self) -> set[Path]:
-        return {p for p in self.cell_folder.glob(f"{self.cell.seed}-*") if p.is_dir()}
+        return set(seed_runs(self.cell_folder, self.cell.seed))
 
     def _started_run(self) -> Path | None:
         """The run this job works on: the one it resumes, or the one its `run` created."""
@@ -102,7 +104,7 @@ class CellJob(submitit.helpers.Checkpointable):
         write_outcome(self.ledger_folder, job_id, state, error)
 
     def _run(self) -> str:
-        if self.resume_dir and (self.resume_dir / "result.json").is_file():
+        if self.resume_dir and (self.resume_dir / RESULT_FILE).is_file():
             return str(self.resume_dir)  # it finished just before a requeue
         self._before = self._runs()
         argv = self.argv()
@@ -118,7 +120,7 @@ class CellJob(submitit.helpers.Checkpointable):
         code, run = self._child.returncode, self._started_run()
         if code != 0:
             hint = ""
-            if run is not None and (run / "checkpoint.pt").is_file() and not (run / "result.json").is_file():
+            if run is not None and (run / "checkpoint.pt").is_file() and not (run / RESULT_FILE).is_file():
                 hint = f"; it left a checkpoint: relaunching the sweep resumes {run}"
             raise RuntimeError(f"{self.cell.key}: `{' '.join(argv[1:])}` exited with code {code}{hint}")
         return str(run)
@@ -152,7 +154,7 @@ class CellJob(submitit.helpers.Checkpointable):
 
 def run_args(spec: SweepSpec, cell: Cell) -> list[str]:
     """The `gan-bench run` arguments of a cell: the same command a person would type."""
-    args = [cell.paper, "--dataset", cell.dataset, "--budget", cell.budget, "--seed", str(cell.seed),
+    args = [cell.row, "--dataset", cell.dataset, "--budget", cell.budget, "--seed", str(cell.seed),
             "--device", spec.device, "--runs-dir", str(spec.runs_dir), "--extractor", spec.extractor]
     if not spec.evaluate:
         args.append("--no-eval")
@@ -162,6 +164,8 @@ def run_args(spec: SweepSpec, cell: Cell) -> list[str]:
         args += ["--g-steps", str(spec.g_steps)]
     if spec.data_root:
         args += ["--data-root", str(spec.data_root)]
+    for key, value in sorted(spec.hyperparameters.items()):  # JSON is YAML: --set reads it back as written
+        args += ["--set", f"{key}={json.dumps(value)}"]
     return args
 
 

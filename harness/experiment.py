@@ -28,13 +28,14 @@ from harness.hyperparameter_layers import registry_layers
 from harness.metrics.evaluate import Protocol
 from harness.metrics.extractors import resolve_extractor
 from harness.metrics.suites import metric_suite
+from harness.method_identity import identity_fields, recorded_identity
 from harness.monitor import RunMonitor
 from harness.run_inputs import check_data_kind, make_batches, pick_variant, scatter_of, scored_with, spec_of
 from harness.provenance import provenance
 from harness.reproduction import DataSpec, Reproduction, load_reproduction_class, resolve_hyperparameters
 from harness.run_checks import check_generates, checked_config, checked_progress, nonfinite_reason
 from harness.run_lock import run_locked, run_locked_here
-from harness.runstore import RunDir, open_run
+from harness.runstore import RunDir, open_run, row_name
 from harness.storage import remove_stale_temporaries
 from harness.schema import PaperEntry
 from harness.seeds import check_seed
@@ -138,10 +139,13 @@ def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
         scorers = build_scorers(repro, budget, extractor, device, request.data_root, request.cache, train_set)
 
     # Under torchrun rank 0 creates the directory and alone writes to it.
-    row = entry.id + (f"@{variant}" if variant else "")  # a variant's runs sit (and rank) apart from the others
+    row = row_name(entry.id, variant)  # a variant's runs sit (and rank) apart from the others
     run = distributed.create_run(lambda: RunDir.create(request.runs_root, row, dataset, budget.name, request.seed))
+    defaults = dataclasses.asdict(configure(entry, dataset, variant=variant)[1])  # what the run's identity is told from
     config = {
-        "paper": entry.id, **({"variant": variant} if variant else {}), "module": spec.module, "dataset": dataset, "seed": request.seed,
+        "paper": entry.id, **identity_fields(entry, dataset, variant, defaults, dataclasses.asdict(hp), budget.to_dict(),
+                                             request.budget),
+        "module": spec.module, "dataset": dataset, "seed": request.seed,
         "resolution": data.resolution, "channels": data.channels, "num_classes": data.num_classes,
         **({"domains": list(data.domains)} if data.domains else {}),
         **({"kind": data.kind} if data.kind != "images" else {}),
@@ -237,14 +241,14 @@ def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceB
             f"{f' per domain ({len(scorers)})' if len(scorers) > 1 else ''} with {scored_with(scorers[0].protocol)}")
         records = evaluate_now(outcome.progress, grid=False)
         scores = [_score_entry(scorer.protocol, record) for scorer, record in zip(scorers, records)]
-    variant = run.read_config().get("variant")
+    config = run.read_config()
     result = {
-        "paper": entry.id, **({"variant": variant} if variant else {}), "dataset": repro.data.name, "seed": seed, "budget": budget.to_dict(),
+        "paper": entry.id, **recorded_identity(config), "dataset": repro.data.name, "seed": seed, "budget": budget.to_dict(),
         "status": outcome.status, "stop_reason": outcome.stop_reason, "divergence": outcome.divergence,
         "progress": outcome.progress.to_dict(), "scores": scores,
         # batch statistics depend on the scoring batch, so its size is part of how the samples were drawn
         "sampling": {"mode": repro.sampling, "batch_size": getattr(scorers[0].evaluator, "batch_size", None) if scorers else None},
-        "provenance": run.read_config().get("provenance") or provenance(device),
+        "provenance": config.get("provenance") or provenance(device),
         "finished_with": provenance(device)["git"],
         "resumed": resume is not None,
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 STATUSES = ("finished", "diverged")
-METRIC_KEYS = ("fid", "kid_mean", "kid_std", "is_mean", "is_std")
 
 
 def _count(value) -> bool:
@@ -37,7 +36,9 @@ def _score_problem(score) -> str | None:
     extractor = protocol.get("extractor")
     if not isinstance(extractor, dict) or not _text(extractor.get("label")):
         return "protocol.extractor has no label"
-    for key in METRIC_KEYS:
+    from harness.metrics.suites import metric_suite
+
+    for key in metric_suite("fid").metric_keys:  # the suite declares its keys; they are defined nowhere else
         value = score["metrics"].get(key)
         if value is not None and not _number(value):
             return f"{key} is {str(value)[:30]!r}, not a finite number"
@@ -67,6 +68,20 @@ def _suite_score_problem(protocol: dict, metrics: dict) -> str | None:
     return None
 
 
+def identity_problem(record: dict) -> str | None:
+    """The method-identity fields of a config or result (harness.method_identity), when present."""
+    version = record.get("version")
+    if version is not None and not (_count(version) and version >= 1):
+        return f"version is {str(version)[:30]!r}, not a positive integer"
+    if record.get("variant") is not None and not _text(record["variant"]):
+        return f"variant is {str(record['variant'])[:30]!r}"
+    for name in ("overrides", "budget_changes"):
+        value = record.get(name)
+        if value is not None and not (isinstance(value, dict) and all(_text(k) for k in value)):
+            return f"{name} is {str(value)[:30]!r}, not a mapping of names"
+    return None
+
+
 def result_problem(result: dict) -> str | None:
     """The first reason `result` cannot be used, or None."""
     for name in ("paper", "dataset"):
@@ -74,6 +89,9 @@ def result_problem(result: dict) -> str | None:
             return f"{name} is {str(result.get(name))[:30]!r}"
     if result.get("seed") is not None and not _count(result.get("seed")):
         return f"seed is {str(result.get('seed'))[:30]!r}"
+    problem = identity_problem(result)
+    if problem:
+        return problem
     if result.get("status") not in STATUSES:
         return f"status is {str(result.get('status'))[:30]!r}"
     budget, progress = result.get("budget"), result.get("progress")

@@ -13,6 +13,9 @@ import math
 import torch
 
 from harness.errors import CheckpointError
+# config.json is checked where the run record is defined (torch-free, so the report shares it);
+# re-exported here for experiment.py.
+from harness.run_record import checked_config  # noqa: F401
 from harness.trainer import Progress
 
 _COUNTERS = ("g_steps", "d_steps", "images_seen")
@@ -42,39 +45,6 @@ def nonfinite_reason(repro, samples: torch.Tensor | None = None) -> str | None:
     if samples is not None and not bool(torch.isfinite(samples).all()):
         return "non-finite samples"
     return None
-
-
-# config.json fields a resume or re-score rebuilds the run from, and the type each must have.
-_CONFIG_FIELDS = {"paper": str, "module": str, "dataset": str, "seed": int, "channels": int, "num_classes": int,
-                  "hyperparameters": dict, "budget": dict, "device": str}
-_OPTIONAL_CONFIG_FIELDS = {"data_root": str, "extractor": dict, "acceleration": dict, "domains": list, "resolution": int}
-
-
-def checked_config(config: dict, where: object) -> dict:
-    """A run's config.json, checked field by field before anything is rebuilt from it."""
-    from harness.budget import Budget
-    from harness.seeds import seed_problem
-
-    def wrong(name: str, kind: type) -> bool:
-        value = config.get(name)
-        return isinstance(value, bool) or not isinstance(value, kind)
-
-    for name, kind in _CONFIG_FIELDS.items():
-        if wrong(name, kind):
-            raise CheckpointError(f"{where}: {name} must be {kind.__name__}, got {str(config.get(name))[:40]!r}")
-    for name, kind in _OPTIONAL_CONFIG_FIELDS.items():
-        if config.get(name) is not None and wrong(name, kind):
-            raise CheckpointError(f"{where}: {name} must be {kind.__name__} or null, got {str(config[name])[:40]!r}")
-    if seed_problem(config["seed"]):
-        raise CheckpointError(f"{where}: seed: {seed_problem(config['seed'])}")
-    try:
-        Budget(**config["budget"])
-    except TypeError as exc:
-        raise CheckpointError(f"{where}: budget: {exc}") from None
-    extractor = config.get("extractor")
-    if extractor is not None and not all(isinstance(extractor.get(k), str) for k in ("kind", "weights_sha256")):
-        raise CheckpointError(f"{where}: extractor must name its kind and weights_sha256")
-    return config
 
 
 def check_generates(repro, paper: str) -> None:

@@ -23,8 +23,9 @@ def lies_inside(path: Path, root: Path) -> bool:
     return Path(os.path.realpath(path)) == Path(os.path.realpath(root)).joinpath(relative)
 
 
-def read_plain_bytes(path: Path) -> bytes | None:
-    """The bytes of a regular file at `path`, or None if it is missing, a symlink or not a regular file."""
+def read_plain_bytes(path: Path, max_bytes: int | None = None) -> bytes | None:
+    """The bytes of a regular file at `path`, or None if it is missing, a symlink, not a regular file
+    or (given `max_bytes`) larger than that: a planted multi-GB file must not be read into memory."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:  # missing, a symlink (ELOOP), unreadable
@@ -32,7 +33,10 @@ def read_plain_bytes(path: Path) -> bytes | None:
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # a FIFO or device would block or never end
             return None
-        return handle.read()
+        if max_bytes is None:
+            return handle.read()
+        data = handle.read(max_bytes + 1)
+        return data if len(data) <= max_bytes else None
 
 
 def read_run_file(path: Path, root: Path) -> bytes | None:

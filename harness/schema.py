@@ -112,6 +112,12 @@ class ReproductionSpec(_Strict):
     """How to reproduce a paper: which module, on which data, with which settings."""
 
     module: str = Field(description="a module inside reproductions/, e.g. reproductions.dcgan")
+    version: int = Field(
+        default=1, ge=1,
+        description="the entry's revision: raised whenever a change would make its new runs disagree with old "
+        "ones (defaults, networks, objective); recorded in every result, part of the leaderboard row and sweep "
+        "cell, so seeds of two versions are never pooled (as lm-eval's task VERSION)",
+    )
     datasets: list[str] = Field(min_length=1)
     default_dataset: str | None = None
     hyperparameters: dict[str, Any] = Field(default_factory=dict, description="overrides of the module's defaults")

@@ -1,8 +1,11 @@
 """A sweep: papers × datasets × budgets × seeds, each cell one ordinary `gan-bench run`.
 
-A cell is identified by (paper, dataset, budget, seed) and found on disk where `gan-bench run`
-puts it, `runs/<paper>/<dataset>/<budget>/<seed>-*/`, so a hand-started run counts as much as a
-submitted one and the run store stays the only record of results. What this module decides, from
+A cell is identified by (method, dataset, budget, seed), the method being the paper or registry
+variant (`pacgan@m2`), the entry's `version` and the sweep's `hyperparameters` that differ from the
+entry's defaults (harness.method_identity). It is found on disk where `gan-bench run` puts it
+(harness.runstore's layout), and a run there counts for the cell only when its record names the same
+method: a hand-started run counts as much as a submitted one, but a `--set` run or one of an older
+entry version never completes the default's cell, and the run store stays the only record of results. What this module decides, from
 the run store and the ledger of submitted jobs (harness.executors), is each cell's state:
 
     done      a result.json with status finished
@@ -22,14 +25,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Any, Literal, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.budget import BUDGET_NAMES, Budget, resolve_budget
 from harness.errors import GanBenchError
+from harness.method_identity import MethodIdentity, differing, pairs, static_entry_defaults
 from harness.registry import Registry
+from harness.runstore import CONFIG_FILE, RESULT_FILE, RunDir, cell_folder, row_name, seed_runs
 from harness.seeds import seed_problem
 from harness.sweep_ledger import ledger_record
 from harness.yaml_limits import MAX_YAML_VALUES, too_large
@@ -67,7 +72,7 @@ class SweepSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    papers: list[str] = Field(min_length=1)
+    papers: list[str] = Field(min_length=1)  # entry ids, or `paper@variant` for a registry variant
     datasets: Optional[list[str]] = None  # default: each paper's default dataset
     budgets: list[str] = Field(default_factory=lambda: ["standard"], min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
@@ -78,6 +83,7 @@ class SweepSpec(BaseModel):
     data_root: Optional[Path] = None
     checkpoint_every: Optional[int] = Field(None, gt=0)  # passed to each run (note: it renames the budget)
     g_steps: Optional[int] = Field(None, gt=0)  # each run's --g-steps (renames the budget too): tests, trials
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)  # each run's --set key=value (a method of its own)
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
 
     @field_validator("seeds")
@@ -133,56 +139,108 @@ def build_spec(data: dict, source: str = "sweep") -> SweepSpec:
 # ----------------------------------------------------------------------------------------- cells
 @dataclass(frozen=True)
 class Cell:
-    paper: str
+    paper: str  # the registry entry
     dataset: str
     budget: str  # as requested (smoke, standard, …)
     seed: int
     budget_dir: str  # the budget's name in run directories (the requested one unless overridden)
+    variant: str | None = None
+    version: int = 1  # the entry's version: a run of another version is not this cell's
+    overrides: tuple[tuple[str, str], ...] = ()  # the sweep's hyperparameters that differ from the defaults
+
+    @property
+    def identity(self) -> MethodIdentity:
+        return MethodIdentity(self.paper, self.variant, self.overrides, self.version)
+
+    @property
+    def row(self) -> str:
+        return row_name(self.paper, self.variant)
 
     @property
     def key(self) -> str:
-        return f"{self.paper}/{self.dataset}/{self.budget_dir}/{self.seed}"
+        """`<paper[@variant]>/<dataset>/<budget>/<seed> v<version> [k=v]`: the ledger's and the output's name."""
+        identity = self.identity
+        return f"{identity.row}/{self.dataset}/{self.budget_dir}/{self.seed} " + identity.key.split(" ", 1)[1]
 
     def folder(self, runs_dir: Path) -> Path:
-        return Path(runs_dir) / self.paper / self.dataset / self.budget_dir
+        return cell_folder(runs_dir, self.row, self.dataset, self.budget_dir)
 
     def run_dirs(self, runs_dir: Path) -> list[Path]:
-        """Every run of this cell, oldest first (names start with the seed, then a UTC stamp)."""
-        return sorted(p for p in self.folder(runs_dir).glob(f"{self.seed}-*") if p.is_dir())
+        """Every run of this cell's method, oldest first: a run of another version or other
+        hyperparameters in the same folder (a hand-started `--set` run) is not one of them."""
+        return [p for p in seed_runs(self.folder(runs_dir), self.seed) if run_identity(p) == self.identity]
+
+
+def run_identity(run: Path) -> MethodIdentity | None:
+    """The method a run directory's record names (its result's, else its config's); None when it
+    recorded none (written before identities were) or cannot be read."""
+    record = None
+    for load in (RunDir(run).result_record, RunDir(run).config_record):
+        try:
+            record = load()
+            break
+        except GanBenchError:
+            continue
+    if record is None or record.version is None or record.overrides is None:
+        return None
+    return MethodIdentity(record.paper, record.variant, pairs(record.overrides), record.version)
+
+
+def _sweep_overrides(spec: SweepSpec, entry, dataset: str, variant: str | None) -> tuple[tuple[str, str], ...]:
+    """The sweep's hyperparameters that differ from the entry's defaults, as its runs will record them."""
+    if not spec.hyperparameters:
+        return ()
+    defaults = static_entry_defaults(entry, dataset, variant)
+    if defaults is None:
+        raise GanBenchError(f"{entry.id}: its module's defaults cannot be read without importing it, so the sweep "
+                            "cannot tell which hyperparameters differ from them; run these cells by hand")
+    unknown = sorted(set(spec.hyperparameters) - set(defaults))
+    if unknown:
+        raise GanBenchError(f"hyperparameters: {unknown[0]!r} is not a hyperparameter of {entry.id}")
+    return pairs(differing(defaults, spec.hyperparameters))
 
 
 def expand(spec: SweepSpec, registry: Registry) -> tuple[list[Cell], list[str]]:
     """The sweep's cells, and the (paper, dataset) pairs left out because the paper lacks the dataset.
 
-    Unknown papers, catalogued-only papers, and a dataset no listed paper supports are errors.
+    Unknown papers or variants, catalogued-only papers, and a dataset no listed paper supports are errors.
     """
-    entries = [registry.get(paper) for paper in dict.fromkeys(spec.papers)]
-    for entry in entries:
+    named = []
+    for name in dict.fromkeys(spec.papers):
+        paper, _, variant = name.partition("@")
+        entry = registry.get(paper)
         if entry.reproduction is None:
             raise GanBenchError(f"{entry.id} is catalogued but not implemented; see `gan-bench list --status implemented`")
+        variant = variant or entry.reproduction.default_variant
+        if variant and variant not in entry.reproduction.variants:
+            raise GanBenchError(f"{entry.id} has no variant {variant!r}; variants: {', '.join(entry.reproduction.variants) or 'none'}")
+        named.append((entry, variant or None))
     if spec.datasets:
-        supported = {d for e in entries for d in e.reproduction.datasets}
+        supported = {d for e, _ in named for d in e.reproduction.datasets}
         unknown = [d for d in spec.datasets if d not in supported]
         if unknown:
             raise GanBenchError(f"no listed paper supports dataset {unknown[0]!r}")
     cells, left_out = [], []
-    for entry in entries:
+    for entry, variant in named:
         repro = entry.reproduction
         for dataset in spec.datasets or [repro.dataset]:
             if dataset not in repro.datasets:
-                left_out.append(f"{entry.id}/{dataset}")
+                left_out.append(f"{row_name(entry.id, variant)}/{dataset}")
                 continue
+            overrides = _sweep_overrides(spec, entry, dataset, variant)
             for budget in spec.budgets:
-                budget_dir = cell_budget(spec, registry, Cell(entry.id, dataset, budget, 0, budget)).name
-                cells.extend(Cell(entry.id, dataset, budget, seed, budget_dir) for seed in spec.seeds)
+                probe = Cell(entry.id, dataset, budget, 0, budget, variant, repro.version, overrides)
+                budget_dir = cell_budget(spec, registry, probe).name
+                cells.extend(Cell(entry.id, dataset, budget, seed, budget_dir, variant, repro.version, overrides)
+                             for seed in spec.seeds)
     return cells, left_out
 
 
 def cell_budget(spec: SweepSpec, registry: Registry, cell: Cell) -> Budget:
     """The budget a cell's run trains under (the sweep's overrides applied)."""
     repro = registry.get(cell.paper).reproduction
-    return resolve_budget(cell.budget, repro.paper_budget_for(cell.dataset), {"checkpoint_every": spec.checkpoint_every,
-                                                            "g_steps": spec.g_steps})
+    return resolve_budget(cell.budget, repro.paper_budget_for(cell.dataset, cell.variant),
+                          {"checkpoint_every": spec.checkpoint_every, "g_steps": spec.g_steps}, repro.batch_size)
 
 
 # ---------------------------------------------------------------------------------------- ledger
@@ -235,12 +293,10 @@ def _last_write(path: Path) -> float:
 
 
 def _result_status(run: Path) -> str | None:
-    # Read directly rather than through harness.runstore, which imports torch: a job process (and
-    # `gan-bench status`) should start in a second, not in the seconds torch takes.
+    """The status a run's result record gives (read bounded and checked); None if it has none usable."""
     try:
-        result = json.loads((run / "result.json").read_text(encoding="utf-8"))
-        return result.get("status") if isinstance(result, dict) else None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return RunDir(run).result_record().status
+    except GanBenchError:
         return None  # unreadable: treated as no result
 
 
@@ -250,8 +306,8 @@ def cell_state(cell: Cell, runs_dir: Path, job: dict | None, stale_after_s: floa
     from harness.jobs import job_liveness  # submitit is only needed once jobs exist
 
     now = time.time() if now is None else now
-    dirs = [d for d in cell.run_dirs(runs_dir) if (d / "config.json").is_file()]
-    finished = {d: _result_status(d) for d in dirs if (d / "result.json").is_file()}
+    dirs = [d for d in cell.run_dirs(runs_dir) if (d / CONFIG_FILE).is_file()]
+    finished = {d: _result_status(d) for d in dirs if (d / RESULT_FILE).is_file()}
     for status in ("finished", "diverged"):
         ended = [d for d, s in finished.items() if s == status]
         if ended:

@@ -13,76 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from harness.errors import GanBenchError
+from harness.method_identity import MethodIdentity, identity_of
 from harness.metrics.suites import metric_suite
-from harness.runstore import RunDir, iter_results
-from harness.safe_files import lies_inside, read_run_file
+from harness.run_record import RecordError, TableKey
+from harness.runstore import CONFIG_FILE, RunDir, excluded_results, iter_results, path_fields, run_files, run_id
+from harness.safe_files import read_run_file
 
-# runs/<paper>/<dataset>/<budget>/<run>/: the layout harness.runstore.RunDir.create writes.
-RUN_GLOB = "*/*/*/*/config.json"
-
-
-@dataclass(frozen=True)
-class Protocol:
-    """Everything that must be equal for two scores to be ranked together.
-
-    `num_samples` is None for runs that will never be scored (trained with --no-eval): they get a
-    table of their own, so an unscored run never sits beside scored ones as if it had lost.
-    """
-
-    dataset: str
-    budget: str
-    num_samples: int | None
-    real_split: str | None
-    real_samples: int | None
-    extractor: str | None  # the extractor's label: kind, weights sha256 prefix, "unverified" tag
-    resolution: int | None
-    domain: str | None = None  # a two-domain dataset's domain the score is about
-    task: str = "generation"  # or "translation": image-to-image, never ranked with generation
-    metric: str = "fid"  # the metric suite (harness.metrics.suites): its columns are the table's
-    detail: str | None = None  # a non-image suite's own protocol fields, in words (threshold, classifier)
-
-    @property
-    def title(self) -> str:
-        """The table's heading: dataset, what is scored (a domain, a translation direction), budget."""
-        what = {"translation": f"translation into {self.domain}", "generation": self.domain}[self.task]
-        return " · ".join(part for part in (self.dataset, what, self.budget) if part)
-
-    @property
-    def samples_text(self) -> str:
-        """What was compared with what, in words (the table's caption starts with it)."""
-        if self.metric != "fid":
-            return f"{self.num_samples:,} generated samples · {self.metric}" + (f" ({self.detail})" if self.detail else "")
-        if self.task == "translation":
-            made = f"{self.num_samples:,} test images translated into {self.domain}"
-        else:
-            made = f"{self.num_samples:,} generated samples" + (f" of {self.domain}" if self.domain else "")
-        real = f"{self.real_samples:,} {self.real_split} images" + (f" of {self.domain}" if self.domain else "")
-        return f"{made} vs {real}"
-
-    @property
-    def scored(self) -> bool:
-        return self.num_samples is not None
-
-    def sort_key(self) -> tuple:
-        # Named budgets in the order a reader cares about; custom budgets after their base name.
-        order = {"standard": 0, "paper": 1, "quick": 2, "smoke": 3}
-        base = self.budget.removesuffix("-custom")
-        return (self.dataset, self.task, self.domain or "", order.get(base, 4), self.budget, self.metric, not self.scored,
-                -(self.num_samples or 0), self.real_split or "", -(self.real_samples or 0), self.extractor or "",
-                self.resolution or 0)
-
-    @property
-    def slug(self) -> str:
-        """A stable, file-name-safe id for the table (anchors, CSV)."""
-        parts = [self.dataset, "to-" + self.domain if self.task == "translation" else self.domain or "",
-                 self.budget, str(self.num_samples or "unscored"), self.real_split or "",
-                 str(self.real_samples or ""), (self.extractor or "").split(" ")[0], str(self.resolution or "")]
-        return "-".join(p for p in parts if p)
+# The leaderboard key (a score's protocol at one budget) is the run record's; the old name stays.
+Protocol = TableKey
 
 
 @dataclass(frozen=True)
 class Score:
-    protocol: Protocol
+    protocol: TableKey
     metrics: dict[str, float]
     raw: dict  # the score as result.json holds it (protocol details, g_step, evaluated_at)
 
@@ -101,8 +44,9 @@ class RunView:
     config: dict
     result: dict | None
     scores: list[Score] = field(default_factory=list)
-    intended: Protocol | None = None  # the protocol the config asks for; where unscored runs are listed
+    intended: TableKey | None = None  # the key the config asks for; where unscored runs are listed
     root: Path | None = None  # the runs dir it was found in: no run file is read from outside it
+    identity: MethodIdentity | None = None  # None only for a running run that cannot be identified yet
 
     @property
     def name(self) -> str:
@@ -114,7 +58,9 @@ class RunView:
 
     @property
     def row(self) -> str:
-        """The leaderboard row the run counts in: its paper, or `paper@variant` for a registry variant."""
+        """The leaderboard row the run counts in: its method identity's label ("f-gan [loss=rsgan]")."""
+        if self.identity is not None:
+            return self.identity.label
         return self.paper + (f"@{self.variant}" if self.variant else "")
 
     def curves_bytes(self) -> bytes:
@@ -127,61 +73,71 @@ class RunView:
         return read_run_file(RunDir(self.path).samples_path, self.root or self.path)
 
 
-def _score_protocol(budget: str, score: dict) -> Protocol:
-    p = score["protocol"]
-    if p.get("metric", "fid") != "fid":  # a suite without an extractor or real statistics
-        own = {k: v for k, v in p.items() if k not in ("dataset", "num_samples", "metric")}
-        detail = ", ".join(f"{k} {v}" for k, v in sorted(own.items()))
-        return Protocol(p["dataset"], budget, p["num_samples"], None, None, None, None, metric=p["metric"], detail=detail)
-    return Protocol(p["dataset"], budget, p["num_samples"], p["real_split"], p["real_samples"],
-                    p["extractor"]["label"], p.get("resolution"), p.get("domain"), p.get("task", "generation"))
+class _RegistryOnDemand:
+    """The built-in registry, loaded only if a run from before identities were recorded needs it."""
+
+    _loaded = None
+
+    @property
+    def papers(self):
+        if self._loaded is None:
+            from harness.registry import load_registry
+
+            self._loaded = load_registry()
+        return self._loaded.papers
 
 
-def _intended_protocol(dataset: str, budget: dict, config: dict) -> Protocol:
-    """The protocol a run will be scored under, from its config (for runs that have no score yet)."""
-    extractor = config.get("extractor")
-    if config.get("metric", "fid") != "fid" and config.get("evaluate", True):
-        return Protocol(dataset, budget.get("name", "?"), budget.get("eval_samples"), None, None, None, None,
-                        metric=config["metric"])
-    if not extractor:
-        return Protocol(dataset, budget.get("name", "?"), None, None, None, None, None)
-    return Protocol(dataset, budget.get("name", "?"), budget.get("eval_samples"), budget.get("real_split"),
-                    budget.get("real_samples"), extractor.get("label"), config.get("resolution"))
-
-
-def read_runs(root: Path) -> list[RunView]:
-    """Every readable run under `root`, sorted by run id. Unreadable files are skipped, not fatal:
-    one damaged run directory must not take the whole site down."""
+def read_store(root: Path, registry=None) -> tuple[list[RunView], list[tuple[str, str]]]:
+    """Every usable run under `root` sorted by run id, and (run id, why) for every run left out: a
+    result.json that fails its record, or a run whose method cannot be identified. Never fatal: one
+    damaged run directory must not take the whole site down."""
     root = Path(root)
     if not root.is_dir():
-        return []
+        return [], []
+    registry = _RegistryOnDemand() if registry is None else registry
     views: dict[str, RunView] = {}
+    excluded = [(run_id(root, run.path), why) for run, why in excluded_results(root)]
     for run, result in iter_results(root):
-        run_id = run.path.relative_to(root).as_posix()
+        rid = run_id(root, run.path)
         config = _config_or_empty(run)
-        budget = result["budget"]
-        view = RunView(run_id, run.path, result["paper"], result["dataset"], budget["name"], result["seed"],
-                       result["status"], config, result, root=root)
-        view.scores = [Score(protocol, _metrics(protocol, s), s)
-                       for s in result["scores"] for protocol in [_score_protocol(budget["name"], s)]]
-        view.intended = _intended_protocol(result["dataset"], budget, config)
-        views[run_id] = view
-    for config_path in sorted(root.glob(RUN_GLOB)):
-        if not lies_inside(config_path, root):
+        try:
+            identity, budget = identity_of(result, registry, config.get("hyperparameters"))
+        except RecordError as exc:
+            excluded.append((rid, str(exc)))
             continue
+        view = RunView(rid, run.path, result.paper, result.dataset, result.budget.name, result.seed,
+                       result.status, config, result.model_dump(exclude_unset=True), root=root, identity=identity)
+        view.scores = [Score(key, _metrics(key, s.metrics), s.model_dump(exclude_unset=True))
+                       for s in result.scores for key in [TableKey.of_score(budget, s.protocol)]]
+        view.intended = TableKey.intended(result.dataset, budget, config)
+        views[rid] = view
+    for config_path in run_files(root, CONFIG_FILE):
         run = RunDir(config_path.parent)
-        run_id = run.path.relative_to(root).as_posix()
-        if run_id in views or run.result_path.exists():
-            continue  # finished, or a result.json too damaged to read (iter_results skipped it)
+        rid = run_id(root, run.path)
+        if rid in views or run.result_path.exists():
+            continue  # finished, or a result.json too damaged to read (listed as excluded)
         config = _config_or_empty(run)
         if not config:
             continue
-        budget = config.get("budget") or {}
-        views[run_id] = RunView(run_id, run.path, config.get("paper", run.path.parents[2].name),
-                                config.get("dataset", run.path.parents[1].name), budget.get("name", run.path.parent.name),
-                                config.get("seed"), "running", config, None,
-                                intended=_intended_protocol(config.get("dataset", "?"), budget, config), root=root)
-    return [views[k] for k in sorted(views)]
+        views[rid] = _running_view(root, rid, run, config, registry)
+    return [views[k] for k in sorted(views)], sorted(excluded)
+
+
+def _running_view(root: Path, rid: str, run: RunDir, config: dict, registry) -> RunView:
+    fields = path_fields(run.path)
+    budget = config.get("budget") or {}
+    try:
+        identity, label = identity_of(run.config_record(), registry, config.get("hyperparameters"))
+    except GanBenchError:  # still listed (as running), under its paper's name
+        identity, label = None, budget.get("name", fields["budget"])
+    return RunView(rid, run.path, config.get("paper", fields["row"]), config.get("dataset", fields["dataset"]),
+                   budget.get("name", fields["budget"]), config.get("seed"), "running", config, None,
+                   intended=TableKey.intended(config.get("dataset", "?"), label, config), root=root, identity=identity)
+
+
+def read_runs(root: Path, registry=None) -> list[RunView]:
+    """Every usable run under `root`, sorted by run id (`read_store` also says which were left out)."""
+    return read_store(root, registry)[0]
 
 
 def parse_curves(data: bytes) -> list[dict]:
@@ -204,6 +160,6 @@ def _config_or_empty(run: RunDir) -> dict:
         return {}
 
 
-def _metrics(protocol: Protocol, score: dict) -> dict[str, float]:
-    keys = metric_suite(protocol.metric).metric_keys
-    return {k: float(v) for k, v in score["metrics"].items() if k in keys and v is not None}
+def _metrics(key: TableKey, metrics: dict) -> dict[str, float]:
+    keys = metric_suite(key.metric).metric_keys
+    return {k: float(v) for k, v in metrics.items() if k in keys and v is not None}

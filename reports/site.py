@@ -13,12 +13,12 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from harness.registry import Registry
 from harness.real_floor_record import read_floors
-from harness.runstore import excluded_results, reproduced_papers
+from harness.runstore import reproduced_papers
 from reports import links
 from reports.formatting import FILTERS
 from reports.pages import catalogue_rows, paper_context, run_context
 from reports.plots import PlotCache
-from reports.runs import RunView, parse_curves, read_runs
+from reports.runs import RunView, parse_curves, read_store
 from reports.tables import METRICS, Leaderboard, leaderboards
 
 Files = dict[str, bytes]
@@ -63,13 +63,12 @@ def build_site(runs_dir: Path, registry: Registry, plot_cache: Path | None = Non
     """All files of the site. `plot_cache`: a folder where SVGs of unchanged curves are kept between builds."""
     runs_dir = Path(runs_dir)
     cache = PlotCache(plot_cache)
-    runs = read_runs(runs_dir)
+    runs, excluded = read_store(runs_dir, registry)  # excluded: (run id, why), listed on the index
     boards = leaderboards(runs, registry, read_floors(runs_dir) if runs_dir.is_dir() else [], str(runs_dir))
     reproduced = reproduced_papers(runs_dir) if runs_dir.is_dir() else set()
     env = environment()
     env.globals["known_papers"] = set(registry.papers)  # link a paper only when its page exists
     files: Files = static_files()
-    excluded = [(run.path.relative_to(runs_dir).as_posix(), why) for run, why in excluded_results(runs_dir)]
     _render(env, files, "index.html", "index.html", boards=boards, runs_dir=str(runs_dir), runs=runs, excluded=excluded,
             papers=sorted({r.paper for r in runs}))
     _render(env, files, "catalogue.html", "catalogue.html", rows=catalogue_rows(registry, reproduced, runs),

@@ -3,8 +3,9 @@
 One leaderboard per `Protocol` (dataset, budget, generated/real sample counts, real split,
 extractor, resolution, metric suite); nothing is ever ranked across two protocols. Its columns are
 its metric suite's (harness.metrics.suites): FID, IS and KID for images, modes / % HQ / reverse KL
-for 2D mixtures, and so on. Within a leaderboard a row is one paper (or one registry variant,
-`paper@variant`): each metric as the mean ± the suite's spread over its scored runs — the sample
+for 2D mixtures, and so on. Within a leaderboard a row is one method identity (harness.method_identity:
+the paper or registry variant `paper@variant`, its entry version, and every hyperparameter set apart
+from the entry's defaults, labelled "f-gan [loss=rsgan]"): each metric as the mean ± the suite's spread over its scored runs — the sample
 standard deviation (ddof=1) for FID/KID/IS, the standard error of the mean (std/√n) for the
 mode-coverage suites, whose papers report standard errors — beside the paper's own number, with
 whether that number lies inside our mean ± spread — only when the paper measured it under the
@@ -25,6 +26,7 @@ from harness.metrics.suites import SUITES, Column, metric_suite
 from harness.real_floor_record import RealFloorRecord, floor_command
 from harness.registry import Registry
 from harness.schema import ReportedResult
+from harness.method_identity import MethodIdentity
 from reports.protocol_match import mismatches
 from reports.runs import Protocol, RunView
 
@@ -164,13 +166,18 @@ def entries_frame(runs: list[RunView]) -> pd.DataFrame:
         progress = run.result["progress"] if run.result else {}
         for protocol, metrics in memberships:
             records.append({
-                "protocol": protocol, "paper": run.row, "run_id": run.run_id, "seed": run.seed,
+                "protocol": protocol, "identity": _identity(run), "paper": run.row, "run_id": run.run_id, "seed": run.seed,
                 "status": run.status, "kimg": progress.get("kimg", math.nan),
                 "wall_clock_s": progress.get("wall_clock_s", math.nan), "device": device_label(run),
                 **{column: metrics.get(column, math.nan) for column in all_columns()},
             })
-    columns = ["protocol", "paper", "run_id", "seed", "status", "kimg", "wall_clock_s", "device", *all_columns()]
+    columns = ["protocol", "identity", "paper", "run_id", "seed", "status", "kimg", "wall_clock_s", "device", *all_columns()]
     return pd.DataFrame.from_records(records, columns=columns)
+
+
+def _identity(run: RunView) -> MethodIdentity:
+    """A running run its config cannot identify yet counts as one from before entry versions."""
+    return run.identity or MethodIdentity(run.paper, run.variant)
 
 
 def _number(value) -> float | None:
@@ -185,12 +192,11 @@ def _stat(values: pd.Series, spread: str = "std") -> Stat:
     return Stat(_number(values.mean()) if len(values) else None, std, int(len(values)))
 
 
-def _comparison(registry: Registry, row_name: str, protocol: Protocol, metric: MetricSpec,
+def _comparison(registry: Registry, identity: MethodIdentity, protocol: Protocol, metric: MetricSpec,
                 ours: Stat) -> tuple[Comparison | None, list[Apart]]:
     """The paper's number beside ours when it was measured under `protocol`; the others apart, with why."""
-    paper, _, variant = row_name.partition("@")
-    entry = registry.papers.get(paper)
-    if entry is None or entry.reproduction is None:
+    entry, variant = registry.papers.get(identity.paper), identity.variant
+    if entry is None or entry.reproduction is None or identity.overrides:  # the paper reported its own settings
         return None, []
     matches = [r for r in entry.reproduction.reported
                if r.dataset == protocol.dataset and r.metric == metric.key and r.variant == (variant or None)]
@@ -205,11 +211,11 @@ def _comparison(registry: Registry, row_name: str, protocol: Protocol, metric: M
     return Comparison(reported, delta, True, len(beside) - 1, within), apart
 
 
-def _row(registry: Registry, protocol: Protocol, paper: str, group: pd.DataFrame) -> Row:
+def _row(registry: Registry, protocol: Protocol, identity: MethodIdentity, group: pd.DataFrame) -> Row:
     suite = metric_suite(protocol.metric)
     metrics = suite.columns
     stats = {m.key: _stat(group[m.column], suite.spread) for m in metrics}
-    judged = {m.key: _comparison(registry, paper, protocol, m, stats[m.key]) for m in metrics}
+    judged = {m.key: _comparison(registry, identity, protocol, m, stats[m.key]) for m in metrics}
     comparisons = {key: c for key, (c, _) in judged.items() if c is not None}
     scored = group.dropna(subset=[metrics[0].column])
     done = group.dropna(subset=["kimg"])  # finished or diverged: progress is known
@@ -217,9 +223,9 @@ def _row(registry: Registry, protocol: Protocol, paper: str, group: pd.DataFrame
     counts = group["status"].value_counts()
     status = {s: int(counts[s]) for s in STATUS_ORDER if s in counts}
     status.update({s: int(counts[s]) for s in sorted(counts.index) if s not in STATUS_ORDER})
-    entry = registry.papers.get(paper.partition("@")[0])
+    entry = registry.papers.get(identity.paper)
     return Row(
-        paper=paper, title=entry.title if entry else f"{paper} (not in the registry)", n=len(scored),
+        paper=identity.label, title=entry.title if entry else f"{identity.paper} (not in the registry)", n=len(scored),
         seeds=sorted(int(s) for s in scored["seed"].dropna()), stats=stats, comparisons=comparisons,
         num_samples=protocol.num_samples, kimg=_number(kimg.mean()) if len(kimg) else None,
         kimg_range=(float(kimg.min()), float(kimg.max())) if len(kimg) and kimg.min() != kimg.max() else None,
@@ -276,8 +282,8 @@ def leaderboards(runs: list[RunView], registry: Registry, floors: list[RealFloor
     if frame.empty:
         return []
     boards: dict[Protocol, list[Row]] = {}
-    for (protocol, paper), group in frame.groupby(["protocol", "paper"], sort=False):
-        boards.setdefault(protocol, []).append(_row(registry, protocol, paper, group))
+    for (protocol, identity), group in frame.groupby(["protocol", "identity"], sort=False):
+        boards.setdefault(protocol, []).append(_row(registry, protocol, identity, group))
     result = []
     for protocol in sorted(boards, key=Protocol.sort_key):
         suite = metric_suite(protocol.metric)

@@ -20,7 +20,7 @@ def write_points_run(root: Path, row: str, seed: int, metrics: dict, variant: st
     paper = row.partition("@")[0]
     path = root / row / "ring8" / "paper" / f"{seed}-20261201T000000Z-{seed:04x}"
     path.mkdir(parents=True)
-    tags = {"variant": variant} if variant else {}
+    tags = {"version": 1, "overrides": {}, **({"variant": variant} if variant else {})}  # its method, as a run records it
     config = {"paper": paper, **tags, "dataset": "ring8", "seed": seed, "metric": "modes2d", "evaluate": True,
               "budget": {"name": "paper", "eval_samples": 2500}, "extractor": None, "device": "cpu"}
     result = {"paper": paper, **tags, "dataset": "ring8", "seed": seed, "status": "finished",

@@ -49,19 +49,26 @@ def write_registry(folder: Path) -> Path:
 def write_run(root: Path, paper: str, seed: int = 0, *, dataset: str = "mnist", budget: str = "smoke",
               metrics: dict | None = None, extra_scores: list[tuple[int, dict]] = (), status: str = "finished",
               eval_samples: int | None = None, extractor: dict | None = TORCHSCRIPT, name: str | None = None,
-              finished: bool = True, kimg: float = 0.32, wall_clock_s: float = 20.0) -> Path:
+              finished: bool = True, kimg: float = 0.32, wall_clock_s: float = 20.0, variant: str | None = None,
+              overrides: dict | None = None, version: int | None = 1, g_steps: int | None = None) -> Path:
     """One run directory as `gan-bench run` leaves it.
+
+    `variant`, `overrides` (hyperparameters set apart from the defaults) and `version` are its method
+    identity; `version=None` writes a run from before identities were recorded (no identity fields).
 
     `metrics` is the score under the budget's protocol; `extra_scores` adds (num_samples, metrics)
     scores as `gan-bench evaluate --samples` would. `finished=False` writes no result.json (running).
     """
-    overrides = {"eval_samples": eval_samples} if eval_samples else {}
-    spec = resolve_budget(budget, None, overrides)
-    run = RunDir(Path(root) / paper / dataset / spec.name / (name or f"{seed}-20260101T000000Z-{seed:04x}"))
+    changes = {k: v for k, v in {"eval_samples": eval_samples, "g_steps": g_steps}.items() if v}
+    spec = resolve_budget(budget, None, changes)
+    row = paper + (f"@{variant}" if variant else "")
+    run = RunDir(Path(root) / row / dataset / spec.name / (name or f"{seed}-20260101T000000Z-{seed:04x}"))
     run.path.mkdir(parents=True)
+    identity = {} if version is None else {"version": version, "overrides": dict(overrides or {}), "budget_changes": changes}
+    identity.update({"variant": variant} if variant else {})
     config = {
-        "paper": paper, "module": f"reproductions.{paper.replace('-', '_')}", "dataset": dataset, "seed": seed,
-        "resolution": 28, "channels": 1, "num_classes": 10, "hyperparameters": {"lr": 0.0002, "z_dim": 100},
+        "paper": paper, **identity, "module": f"reproductions.{paper.replace('-', '_')}", "dataset": dataset, "seed": seed,
+        "resolution": 28, "channels": 1, "num_classes": 10, "hyperparameters": {"lr": 0.0002, "z_dim": 100, **(overrides or {})},
         "budget": spec.to_dict(), "d_steps_per_g_step": 1, "device": "cpu", "data_root": None,
         "extractor": extractor, "acceleration": {"amp": "off", "channels_last": False, "compile": False},
     }
@@ -80,7 +87,7 @@ def write_run(root: Path, paper: str, seed: int = 0, *, dataset: str = "mnist", 
     for num_samples, more in extra_scores:
         scores.append(_score(dataset, num_samples, spec, extractor, more))
     run.write_result({
-        "paper": paper, "dataset": dataset, "seed": seed, "budget": spec.to_dict(), "status": status,
+        "paper": paper, **identity, "dataset": dataset, "seed": seed, "budget": spec.to_dict(), "status": status,
         "stop_reason": "g_steps", "divergence": {"reason": "non-finite loss_d", "g_step": 10} if status == "diverged" else None,
         "progress": {"g_steps": 20, "d_steps": 20, "images_seen": int(kimg * 1000), "kimg": kimg, "wall_clock_s": wall_clock_s},
         "scores": scores,

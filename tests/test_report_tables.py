@@ -74,7 +74,7 @@ def test_different_sample_counts_budgets_and_extractors_never_share_a_table(tmp_
         ("quick", 1000, "torchscript", ("wgan",)),
         ("smoke", 64, "torch-fidelity", ("lsgan",)),
         ("smoke", 64, "torchscript", ("dcgan",)),
-        ("smoke-custom", 32, "torchscript", ("gan",)),
+        ("smoke-custom [eval_samples=32]", 32, "torchscript", ("gan",)),  # what it overrode is in the key
     ]
 
 

@@ -21,6 +21,7 @@ from harness.errors import GanBenchError
 from harness.executors import CellJob
 from harness.registry import load_registry
 from harness.sweep import Cell, Ledger, build_spec, cell_state, expand, plan, read_spec_file
+from tests.test_report_support import write_run
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,15 +32,14 @@ def registry():
 
 
 def make_run(runs: Path, cell: Cell, name: str, result: str | None = None, checkpoint: bool = False,
-             age_s: float = 0.0) -> Path:
-    """A run directory as `gan-bench run` leaves it: config.json, maybe checkpoint.pt and result.json."""
-    path = cell.folder(runs) / f"{cell.seed}-{name}"
-    path.mkdir(parents=True)
-    (path / "config.json").write_text(json.dumps({"paper": cell.paper, "seed": cell.seed}))
+             age_s: float = 0.0, overrides: dict | None = None, version: int | None = 1) -> Path:
+    """A run directory as `gan-bench run` leaves it: config.json, maybe checkpoint.pt and result.json,
+    of the cell's method unless `overrides` / `version` say otherwise."""
+    path = write_run(runs, cell.paper, cell.seed, dataset=cell.dataset, budget=cell.budget, name=f"{cell.seed}-{name}",
+                     status=result or "finished", finished=bool(result), variant=cell.variant,
+                     overrides=dict(cell.overrides) if overrides is None else overrides, version=version)
     if checkpoint:
         (path / "checkpoint.pt").write_bytes(b"not read by the sweep")
-    if result:
-        (path / "result.json").write_text(json.dumps({"status": result}))
     stamp = time.time() - age_s
     for item in [path, *path.iterdir()]:
         os.utime(item, (stamp, stamp))
@@ -54,14 +54,14 @@ def cell(paper="dcgan", seed=0, budget="smoke") -> Cell:
 def test_the_example_spec_expands_to_its_cells(registry):
     spec = build_spec(read_spec_file(REPO / "examples" / "sweep-smoke.yaml"))
     cells, left_out = expand(spec, registry)
-    assert [c.key for c in cells] == [f"{p}/mnist/smoke/{s}" for p in ("dcgan", "gan", "cgan") for s in (0, 1)]
+    assert [c.key for c in cells] == [f"{p}/mnist/smoke/{s} v1" for p in ("dcgan", "gan", "cgan") for s in (0, 1)]
     assert left_out == [] and spec.executor.kind == "local"
 
 
 def test_a_paper_without_a_dataset_is_left_out_not_failed(registry):
     spec = build_spec({"papers": ["dcgan", "gan"], "datasets": ["mnist", "imagefolder"], "budgets": ["smoke"]})
     cells, left_out = expand(spec, registry)
-    assert {c.key for c in cells} == {"dcgan/mnist/smoke/0", "dcgan/imagefolder/smoke/0", "gan/mnist/smoke/0"}
+    assert {c.key for c in cells} == {"dcgan/mnist/smoke/0 v1", "dcgan/imagefolder/smoke/0 v1", "gan/mnist/smoke/0 v1"}
     assert left_out == ["gan/imagefolder"]
 
 
