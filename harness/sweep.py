@@ -140,6 +140,15 @@ class Cell:
     budget_dir: str  # the budget's name in run directories (the requested one unless overridden)
 
     @property
+    def entry_id(self) -> str:
+        """The registry entry of `paper`, which may name a variant as `<entry>@<variant>`."""
+        return self.paper.partition("@")[0]
+
+    @property
+    def variant(self) -> str | None:
+        return self.paper.partition("@")[2] or None
+
+    @property
     def key(self) -> str:
         return f"{self.paper}/{self.dataset}/{self.budget_dir}/{self.seed}"
 
@@ -156,33 +165,40 @@ def expand(spec: SweepSpec, registry: Registry) -> tuple[list[Cell], list[str]]:
 
     Unknown papers, catalogued-only papers, and a dataset no listed paper supports are errors.
     """
-    entries = [registry.get(paper) for paper in dict.fromkeys(spec.papers)]
-    for entry in entries:
+    rows = []  # (entry, the run-store row: the entry id, or <id>@<variant> as `gan-bench run` files it)
+    for paper in dict.fromkeys(spec.papers):
+        paper_id, _, requested = paper.partition("@")
+        entry = registry.get(paper_id)
         if entry.reproduction is None:
             raise GanBenchError(f"{entry.id} is catalogued but not implemented; see `gan-bench list --status implemented`")
+        variant = requested or entry.reproduction.default_variant  # as `gan-bench run` picks it, and files it
+        if variant is not None and variant not in entry.reproduction.variants:
+            known = ", ".join(entry.reproduction.variants) or "none"
+            raise GanBenchError(f"{entry.id} has no variant {variant!r}; variants: {known}")
+        rows.append((entry, entry.id + (f"@{variant}" if variant else "")))
     if spec.datasets:
-        supported = {d for e in entries for d in e.reproduction.datasets}
+        supported = {d for e, _ in rows for d in e.reproduction.datasets}
         unknown = [d for d in spec.datasets if d not in supported]
         if unknown:
             raise GanBenchError(f"no listed paper supports dataset {unknown[0]!r}")
     cells, left_out = [], []
-    for entry in entries:
+    for entry, row in dict.fromkeys(rows):
         repro = entry.reproduction
         for dataset in spec.datasets or [repro.dataset]:
             if dataset not in repro.datasets:
-                left_out.append(f"{entry.id}/{dataset}")
+                left_out.append(f"{row}/{dataset}")
                 continue
             for budget in spec.budgets:
-                budget_dir = cell_budget(spec, registry, Cell(entry.id, dataset, budget, 0, budget)).name
-                cells.extend(Cell(entry.id, dataset, budget, seed, budget_dir) for seed in spec.seeds)
+                budget_dir = cell_budget(spec, registry, Cell(row, dataset, budget, 0, budget)).name
+                cells.extend(Cell(row, dataset, budget, seed, budget_dir) for seed in spec.seeds)
     return cells, left_out
 
 
 def cell_budget(spec: SweepSpec, registry: Registry, cell: Cell) -> Budget:
     """The budget a cell's run trains under (the sweep's overrides applied)."""
-    repro = registry.get(cell.paper).reproduction
-    return resolve_budget(cell.budget, repro.paper_budget_for(cell.dataset), {"checkpoint_every": spec.checkpoint_every,
-                                                            "g_steps": spec.g_steps})
+    repro = registry.get(cell.entry_id).reproduction
+    return resolve_budget(cell.budget, repro.paper_budget_for(cell.dataset, cell.variant),
+                          {"checkpoint_every": spec.checkpoint_every, "g_steps": spec.g_steps})
 
 
 # ---------------------------------------------------------------------------------------- ledger

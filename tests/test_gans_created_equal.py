@@ -14,7 +14,7 @@ from reproductions.gans_created_equal import REPRODUCTION as REPRO
 from tests.reproduction_kit import CIFAR, MNIST, assert_trains_finite_on_mnist, batch, builder, changed, snapshot
 
 build = builder(REPRO)
-LOSSES = ["ns-gan", "mm-gan", "lsgan", "wgan", "wgan-gp"]
+LOSSES = ["ns-gan", "mm-gan", "lsgan", "wgan", "wgan-gp", "dragan", "began"]
 
 
 def _study_parameter_count(channels: int, resolution: int, d_batchnorm: bool) -> tuple[int, int]:
@@ -60,6 +60,7 @@ def test_the_generator_losses_are_the_studys_on_hand_made_logits():
     logits = torch.tensor([-2.0, 0.0, 3.0])
     expected = {
         "ns-gan": F.softplus(-logits).mean(),  # -log sigmoid(f)
+        "dragan": F.softplus(-logits).mean(),  # DRAGAN.py: NS GAN's G
         "mm-gan": -F.softplus(logits).mean(),  # log(1 - sigmoid(f))
         "lsgan": 0.5 * ((torch.sigmoid(logits) - 1) ** 2).mean(),  # on the sigmoid output, as LSGAN.py
         "wgan": -logits.mean(),
@@ -93,6 +94,36 @@ def test_wgan_clips_every_d_weight_and_wgan_gp_adds_the_penalty():
     assert torch.allclose(out["loss_d"], -out["wasserstein_estimate"] + 10.0 * out["gradient_penalty"])
 
 
+def test_dragan_adds_the_penalty_on_ds_probability_at_perturbed_real_points():
+    repro = build(MNIST, loss="dragan", d_batchnorm=False)
+    real, fake = batch(MNIST).images, repro.G(repro.noise(8)).detach()
+    torch.manual_seed(5)
+    loss, logs = repro.discriminator_loss((real + 1) / 2, fake)
+    torch.manual_seed(5)
+    from reproductions.parts.regularizers import perturbed_real_penalty
+    penalty = perturbed_real_penalty(repro.D, (real + 1) / 2, 0.5, activation=torch.sigmoid)
+    plain = F.softplus(-repro.D((real + 1) / 2)).mean() + F.softplus(repro.D(fake)).mean()
+    assert torch.allclose(logs["gradient_penalty"], penalty) and penalty > 0
+    assert torch.allclose(loss, plain + 10.0 * penalty, rtol=1e-5)
+
+
+def test_began_d_is_an_autoencoder_and_k_follows_the_equilibrium_update():
+    repro = build(MNIST, loss="began", lambda_k=0.5)
+    out = repro.D(torch.rand(4, 1, 28, 28))
+    assert out.shape == (4, 1, 28, 28) and out.min() >= 0 and out.max() <= 1
+    assert float(repro.equilibrium.k) == 0.0
+    logs = repro.train_step([batch(MNIST, seed=s) for s in range(repro.d_steps(0))], 0)
+    # k after the last D step = k before it + λ_k (γ L(x) − L(G(z))) with that step's losses
+    expected = logs["k"] + 0.5 * (0.75 * logs["reconstruction_real"] - logs["reconstruction_fake"])
+    assert torch.allclose(repro.equilibrium.k, expected)
+    assert torch.allclose(logs["m_global"], logs["reconstruction_real"]
+                          + (0.75 * logs["reconstruction_real"] - logs["reconstruction_fake"]).abs())
+    # k_t is part of the checkpoint
+    fresh = build(MNIST, loss="began", lambda_k=0.5)
+    fresh.load_state_dict(repro.state_dict())
+    assert float(fresh.equilibrium.k) == pytest.approx(float(repro.equilibrium.k)) and float(fresh.equilibrium.k) != 0
+
+
 def test_g_reuses_the_z_of_the_last_d_step():
     repro = build(MNIST, d_steps_per_g_step=3)
     drawn = []
@@ -113,7 +144,7 @@ def test_the_paper_budget_counts_the_studys_d_steps():
         # 20 epochs of 50,000 images at batch 64 (TuneParams), one D step per G step
         assert (budget.g_steps, budget.batch_size) == (20 * 50_000 // 64, 64)
         assert (budget.eval_samples, budget.real_split, budget.real_samples) == (10_000, "test", 10_000)
-        for variant in ("wgan", "wgan-gp"):  # disc_iters = 5: the same D steps, a fifth of the G steps
+        for variant in ("wgan", "wgan-gp", "began"):  # disc_iters = 5: the same D steps, a fifth of the G steps
             hp = spec.variants[variant].hyperparameters
             budget = resolve_budget("paper", spec.paper_budget_for(dataset, variant))
             assert budget.g_steps * hp["d_steps_per_g_step"] == 15_625
