@@ -182,7 +182,7 @@ def expand(spec: SweepSpec, registry: Registry) -> tuple[list[Cell], list[str]]:
         if unknown:
             raise GanBenchError(f"no listed paper supports dataset {unknown[0]!r}")
     cells, left_out = [], []
-    for entry, row in dict.fromkeys(rows):
+    for entry, row in {row: (entry, row) for entry, row in rows}.values():  # one row once
         repro = entry.reproduction
         for dataset in spec.datasets or [repro.dataset]:
             if dataset not in repro.datasets:

@@ -48,6 +48,9 @@ class Hyperparameters:
 
 class DRAGAN(DCGAN):
     Hyperparameters = Hyperparameters
+    # The released notebook's nets have no batch norm, so no sampling mode of its own to follow; DCGAN's
+    # batch norm is run with its running statistics, so a sample never depends on its batch-mates.
+    sampling = "running-stats"
 
     def train_step(self, real: Sequence[Batch], step: int) -> dict[str, torch.Tensor]:
         hp = self.hp

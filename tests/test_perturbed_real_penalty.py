@@ -41,7 +41,7 @@ def test_penalty_of_a_linear_critic_is_its_weight_norm_minus_one_squared():
     critic = nn.Linear(50, 1)
     with torch.no_grad():
         critic.weight.copy_(torch.arange(50, dtype=torch.float32).view(1, 50) / 100)
-    norm = float(critic.weight.norm())
+    norm = float(critic.weight.detach().norm())
     penalty = perturbed_real_penalty(critic, _real(64))
     assert torch.allclose(penalty, torch.tensor((norm - 1) ** 2))
     penalty.backward()  # the penalty trains the critic: its gradient reaches the weights
