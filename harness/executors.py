@@ -315,11 +315,11 @@ def _say_plan(spec: SweepSpec, registry: Registry, todo, say: Callable[[str], No
     total, unknown = 0.0, []
     for action, cell, run in [("run", c, None) for c in todo.run] + [("resume", c, r) for c, r in todo.resume]:
         budget = cell_budget(spec, registry, cell)
-        found = cost.estimate(cell.paper, cell.dataset, budget, known)
+        found = cost.estimate(cell.entry_id, cell.dataset, budget, known)  # results record the entry id
         total += found.seconds if found else 0.0
         if found is None:
             unknown.append(cell.key)
-        say(f"would {action:<6} {cell.key}  {cost.describe(cell.paper, cell.dataset, budget, found)}"
+        say(f"would {action:<6} {cell.key}  {cost.describe(cell.entry_id, cell.dataset, budget, found)}"
             + (f"  from {run}" if run else ""))
     cells = len(todo.run) + len(todo.resume)
     if cells:

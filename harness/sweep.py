@@ -157,6 +157,11 @@ class Cell:
         return row_name(self.paper, self.variant)
 
     @property
+    def entry_id(self) -> str:
+        """The registry entry (`paper`; the variant is its own field)."""
+        return self.paper
+
+    @property
     def key(self) -> str:
         """`<paper[@variant]>/<dataset>/<budget>/<seed> v<version> [k=v]`: the ledger's and the output's name."""
         identity = self.identity

@@ -44,7 +44,10 @@ def _other_kind_datasets() -> list[tuple[str, str]]:
 
 
 CASES = [pytest.param(paper, None, id=paper) for paper in IMPLEMENTED] + [
-    pytest.param(paper, dataset, id=f"{paper}-{dataset}") for paper, dataset in _other_kind_datasets()]
+    pytest.param(paper, dataset, id=f"{paper}-{dataset}") for paper, dataset in _other_kind_datasets()] + [
+    # Lucic et al.'s study: the variants whose D step differs from the default NS GAN's (autoencoder D and k_t,
+    # perturbed-real penalty, interpolate penalty with 5 D steps)
+    pytest.param(f"gans-created-equal@{loss}", None, id=f"gans-created-equal@{loss}") for loss in ("began", "dragan", "wgan-gp")]
 
 
 @pytest.mark.slow

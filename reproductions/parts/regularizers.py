@@ -73,3 +73,29 @@ class EMA(nn.Module):
 
     def forward(self, *args, **kwargs):
         return self.shadow(*args, **kwargs)
+
+
+def perturb_real(real: Tensor, spread: float = 0.5) -> Tensor:
+    """DRAGAN (Kodali et al. 2017; the released notebook's `get_perturbed_batch`): points near the data,
+    x̂ = x + α·spread·std(x)·u with u ~ U[0, 1)^d per pixel, std over the whole batch, α ~ U[0, 1] per
+    example (the notebook interpolates between x and its perturbed copy x + spread·std(x)·u)."""
+    real = real.float()
+    noise = spread * real.std() * torch.rand_like(real)
+    alpha = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+    return real + alpha * noise
+
+
+def perturbed_real_penalty(critic, real: Tensor, spread: float = 0.5, target: float = 1.0,
+                           activation=None) -> Tensor:
+    """DRAGAN's penalty: E[(‖∇D(x̂)‖₂ − target)²] on x̂ = perturb_real(x), near the real data only.
+
+    `activation` is applied to D's output before differentiating: the DRAGAN notebook penalises the
+    logit (None), compare_gan's DRAGAN.py the sigmoid probability (torch.sigmoid). In fp32, like
+    `gradient_penalty`."""
+    points = perturb_real(real.detach(), spread).requires_grad_(True)
+    with torch.autocast(device_type=real.device.type, enabled=False):
+        out = critic(points)
+        if activation is not None:
+            out = activation(out)
+        (grad,) = torch.autograd.grad(out.sum(), points, create_graph=True)
+    return ((grad.flatten(1).norm(2, dim=1) - target) ** 2).mean()
