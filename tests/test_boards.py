@@ -25,6 +25,12 @@ def _row(registry, paper: str) -> str:
     return entry_id + (f"@{variant}" if variant else "")
 
 
+def _cell(registry, row: str, dataset: str, budget: str, seed: int, budget_dir: str) -> Cell:
+    """The sweep cell of a board row named `<entry>@<variant>` (as `_row` names it)."""
+    entry_id, _, variant = _row(registry, row).partition("@")
+    return Cell(entry_id, dataset, budget, seed, budget_dir, variant or None)
+
+
 @pytest.mark.parametrize("board", BOARDS, ids=[b.stem for b in BOARDS])
 def test_every_board_dry_runs_its_cells_with_budgets_and_costs(cli, tmp_path, board):
     spec = build_spec(read_spec_file(board))
@@ -36,7 +42,7 @@ def test_every_board_dry_runs_its_cells_with_budgets_and_costs(cli, tmp_path, bo
                 for p in spec.papers for d in spec.datasets for b in spec.budgets for s in spec.seeds}
     assert {c[:4] for c in cells} == expected and len(cells) == len(expected)  # no paper left out
     for paper, dataset, budget, seed, described in cells:
-        planned = cell_budget(spec, registry, Cell(paper, dataset, budget.removesuffix("-custom"), int(seed), budget))
+        planned = cell_budget(spec, registry, _cell(registry, paper, dataset, budget.removesuffix("-custom"), int(seed), budget))
         assert described.startswith(f"{planned.g_steps:,} G steps at batch {planned.batch_size}"), described
     measured = [c for c in cells if "≈" in c[4]]
     published = cost.measurements(cost.REPO_RESULTS)
@@ -64,7 +70,7 @@ def test_the_lucic_boards_are_the_studys_seven_losses_at_its_own_schedule(datase
     assert spec.datasets == [dataset] and spec.budgets == ["paper"]
     for paper in spec.papers:
         variant = paper.partition("@")[2]
-        planned = cell_budget(spec, registry, Cell(paper, dataset, "paper", 0, "paper"))
+        planned = cell_budget(spec, registry, _cell(registry, paper, dataset, "paper", 0, "paper"))
         d_steps = study.variants[variant].hyperparameters["d_steps_per_g_step"]
         # the study's 15,625 D steps (20 epochs of 50,000 images at batch 64) whatever the loss's n_critic
         assert planned.g_steps * d_steps == 15_625 and planned.batch_size == 64
@@ -80,11 +86,10 @@ def test_a_cell_of_a_default_variant_finds_its_runs_where_gan_bench_run_files_th
     spec = build_spec({"papers": ["unrolled-gan", "gans-created-equal@wgan"], "datasets": ["ring8", "mnist"],
                        "budgets": ["paper"], "runs_dir": str(tmp_path)})
     cells, left_out = expand(spec, registry)
-    assert {c.paper for c in cells} == {"unrolled-gan@k5", "gans-created-equal@wgan"}
+    assert {c.row for c in cells} == {"unrolled-gan@k5", "gans-created-equal@wgan"}
     assert set(left_out) == {"unrolled-gan@k5/mnist", "gans-created-equal@wgan/ring8"}
-    (tmp_path / "unrolled-gan@k5" / "ring8" / "paper" / "0-a").mkdir(parents=True)
     (cell,) = [c for c in cells if c.entry_id == "unrolled-gan"]
-    assert cell.variant == "k5" and [p.name for p in cell.run_dirs(tmp_path)] == ["0-a"]
+    assert cell.variant == "k5" and cell.folder(tmp_path) == tmp_path / "unrolled-gan@k5" / "ring8" / "paper"
     with pytest.raises(Exception, match="no variant 'k7'"):
         expand(build_spec({"papers": ["unrolled-gan@k7"]}), registry)
 
