@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 import typer
 import yaml
 
+from harness.cli_output import format_score, print_result, print_table
 from harness.errors import GanBenchError
 
 if TYPE_CHECKING:  # the registry (pydantic) is imported by the commands that need it, not by --help
@@ -38,26 +38,37 @@ def main(debug: bool = typer.Option(False, "--debug", help=f"print the traceback
     _debug = debug
 
 
+def _debugging() -> bool:
+    return _debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
 def friendly(command: Callable) -> Callable:
-    """Bad input ends in one line naming the problem and exit code 2, never a traceback (unless --debug)."""
+    """Bad input ends in one line naming the problem and exit code 2, never a traceback (unless --debug).
+
+    A bug in a paper's own code (harness.paper_code) is not bad input: one "internal error" line naming
+    its file and line, exit 1, and its traceback under --debug."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         from harness.exit_codes import exit_for, sigterm_raises
+        from harness.paper_code import PaperCodeError
 
         try:
             with sigterm_raises():
                 return command(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - exit_for knows which ones a user can act on
-            ending = exit_for(exc)
+            ending = (str(exc), 1) if isinstance(exc, PaperCodeError) else exit_for(exc)
             if ending is None:
                 raise
-            if isinstance(exc, GanBenchError) and (_debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")):
+            line, code = ending
+            if isinstance(exc, (GanBenchError, PaperCodeError)) and _debugging():
                 import traceback
 
                 traceback.print_exception(exc)  # with its cause: where a module's import failed
-            typer.echo(ending[0], err=True)
-            raise typer.Exit(ending[1]) from None
+            elif isinstance(exc, PaperCodeError):
+                line += " (--debug prints the traceback)"
+            typer.echo(line, err=True)
+            raise typer.Exit(code) from None
 
     return wrapper
 
@@ -91,21 +102,12 @@ def list_papers(
     """The registry: id, year, status, category and title of every paper."""
     if output_format not in ("table", "csv", "json"):
         raise GanBenchError(f"unknown format {output_format!r}; choose table, csv or json")
-    if status is not None and status not in ("catalogued", "implemented", "reproduced"):
-        raise GanBenchError(f"unknown status {status!r}; choose catalogued, implemented or reproduced")
     registry = _registry()
     reproduced = _reproduced(runs_dir)
-    rows = []
-    for entry in sorted(registry.papers.values(), key=lambda e: (e.year, e.id)):
-        row = {"id": entry.id, "year": entry.year, "status": registry.status(entry.id, reproduced),
-               "category": entry.category, "arxiv": entry.arxiv or "", "sources": ",".join(entry.sources),
-               "title": entry.title}
-        text = " ".join([entry.id, entry.title, *entry.aliases]).lower()
-        if ((status and row["status"] != status) or (category and entry.category != category)
-                or (year and entry.year != year) or (source and source not in entry.sources)
-                or (search and search.lower() not in text)):
-            continue
-        rows.append(row)
+    entries = registry.select(reproduced, status=status, category=category, year=year, source=source, search=search)
+    rows = [{"id": entry.id, "year": entry.year, "status": registry.status(entry.id, reproduced),
+             "category": entry.category, "arxiv": entry.arxiv or "", "sources": ",".join(entry.sources),
+             "title": entry.title} for entry in entries]
     if output_format == "json":
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
     elif output_format == "csv":
@@ -115,24 +117,8 @@ def list_papers(
         writer.writeheader()
         writer.writerows(rows)
     else:
-        _print_table(rows, ["id", "year", "status", "category", "title"])
+        print_table(rows, ["id", "year", "status", "category", "title"])
         typer.echo(f"{len(rows)} of {len(registry.papers)} papers")
-
-
-def _print_table(rows: list[dict], columns: list[str]) -> None:
-    """A plain table that fits the terminal: the last column is cut to the remaining width."""
-    width = shutil.get_terminal_size((120, 20)).columns
-    widths = {c: max([len(c)] + [len(str(r[c])) for r in rows]) for c in columns[:-1]}
-    room = max(20, width - sum(widths.values()) - 2 * len(widths))
-    widths[columns[-1]] = room
-    def fmt(values: dict) -> str:
-        cells = [str(values[c]).ljust(widths[c]) for c in columns[:-1]]
-        last = str(values[columns[-1]])
-        cells.append(last if len(last) <= room else last[: room - 1] + "…")
-        return "  ".join(cells).rstrip()
-    typer.echo(fmt({c: c for c in columns}))
-    for row in rows:
-        typer.echo(fmt(row))
 
 
 # ------------------------------------------------------------------------------------------------ show
@@ -261,48 +247,7 @@ def run(
                                   data_on_device=data_on_device),
     )
     run_dir = train_paper(entry, request, say=typer.echo)
-    _print_result(run_dir)
-
-
-def _print_result(run_dir) -> None:
-    """The closing summary: status, scores with their protocol, where the time went, how to see it."""
-    from reports.links import run_page
-
-    result = run_dir.read_result()
-    progress = result["progress"]
-    typer.echo(f"{result['status']} after {progress['g_steps']} G steps, {progress['kimg']:.1f} kimg"
-               + (f" ({result['divergence']['reason']})" if result["divergence"] else ""))
-    for score in result["scores"]:
-        typer.echo(f"  {_format_score(score)}")
-    final = sum(score["eval_seconds"] for score in result["scores"])
-    every = sum(r.get("eval_seconds", 0.0) for r in run_dir.curves() if r.get("kind") == "metric")
-    periodic = max(0.0, every - final)  # evaluations during training are inside its clock
-    during = f" (of which {periodic:.0f} s periodic evaluation)" if periodic else ""
-    typer.echo(f"wall clock: {progress['wall_clock_s']:.0f} s training{during}, {final:.0f} s scoring, "
-               f"{progress['wall_clock_s'] + final:.0f} s in all")
-    typer.echo(f"results: {run_dir.result_path}")
-    root = run_dir.path.parents[3]  # runs/<paper>/<dataset>/<budget>/<run>
-    page = run_page(run_dir.path.relative_to(root).as_posix())
-    typer.echo(f"see it: gan-bench report --runs-dir {root} --out site   (then open site/{page}; "
-               f"curves live: tensorboard --logdir {root})")
-
-
-def _format_score(score: dict) -> str:
-    m, p = score["metrics"], score["protocol"]
-    if p.get("metric", "fid") != "fid":  # a suite of its own (2D mode coverage, ...): its declared columns
-        from harness.metrics.suites import format_metrics
-
-        return f"{format_metrics(p['metric'], m)}  [{p['num_samples']} samples of {p['dataset']}, {p['metric']}]"
-    parts = [f"FID {m['fid']:.2f}", f"KID {m['kid_mean']:.4f} ± {m['kid_std']:.4f}"]
-    if "is_mean" in m:
-        parts.append(f"IS {m['is_mean']:.2f} ± {m['is_std']:.2f}")
-    what = f"{p['num_samples']} samples"
-    if p.get("task") == "translation":
-        what = f"{p['num_samples']} test images translated to {p['domain']}"
-    elif p.get("domain"):
-        what += f" of {p['domain']}"
-    return (f"{', '.join(parts)}  [{what} vs {p['real_samples']} {p['real_split']} images"
-            f"{' of ' + p['domain'] if p.get('domain') else ''}, {p['extractor']['label']}]")
+    print_result(run_dir)
 
 
 @app.command()
@@ -316,7 +261,7 @@ def resume(
     """Continue an interrupted run (killed, preempted, Ctrl-C) from its last checkpoint."""
     from harness.experiment import resume_run
 
-    _print_result(resume_run(run_dir, _registry(), device, data_root, cache_dir, say=typer.echo))
+    print_result(resume_run(run_dir, _registry(), device, data_root, cache_dir, say=typer.echo))
 
 
 # -------------------------------------------------------------------------------------------- evaluate
@@ -339,7 +284,7 @@ def evaluate(
     scores = evaluate_run(run_dir, _registry(), device, data_root, extractor, extractor_weights, samples, cache_dir,
                           say=typer.echo)
     for score in scores:
-        typer.echo(_format_score(score))
+        typer.echo(format_score(score))
 
 
 from harness.score_real_command import score_real as _score_real  # noqa: E402  (imports typer only)
@@ -367,102 +312,10 @@ def report(
 
 
 # ----------------------------------------------------------------------------------- sweep, status
-def _comma_list(value: Optional[str], flag: str, cast=str) -> Optional[list]:
-    if value is None:
-        return None
-    try:
-        return [cast(item.strip()) for item in value.split(",") if item.strip()]
-    except ValueError:
-        raise GanBenchError(f"{flag} expects a comma-separated list of integers, got {value!r}") from None
+from harness.sweep_commands import sweep, sweep_status  # noqa: E402  (imports typer only)
 
-
-def _grid_flags(papers: Optional[str], datasets: Optional[str], budgets: Optional[str], seeds: Optional[str]) -> dict:
-    """The grid's comma-separated flags, parsed (None where not given: the sweep file's value stands)."""
-    return {"papers": _comma_list(papers, "--papers"), "datasets": _comma_list(datasets, "--datasets"),
-            "budgets": _comma_list(budgets, "--budgets"), "seeds": _comma_list(seeds, "--seeds", int)}
-
-
-def _sweep_spec(sweep_file: Optional[Path], flags: dict, executor_flags: dict):
-    """A sweep file with the flags given on the command line laid over it, validated."""
-    from harness.sweep import build_spec, read_spec_file
-
-    data = read_spec_file(sweep_file) if sweep_file else {}
-    data.update({key: value for key, value in flags.items() if value is not None})
-    executor = {key: value for key, value in executor_flags.items() if value is not None}
-    if executor:
-        data["executor"] = {**(data.get("executor") or {}), **executor}
-    if not data.get("papers"):
-        raise GanBenchError("give a sweep file (--sweep spec.yaml) or at least --papers")
-    return build_spec(data, source=str(sweep_file) if sweep_file else "sweep flags")
-
-
-SWEEP_FILE = typer.Option(None, "--sweep", help="a sweep YAML file (flags given as well override it)")
-PAPERS = typer.Option(None, help="comma-separated paper ids, e.g. dcgan,wgan")
-DATASETS = typer.Option(None, help="comma-separated datasets (default: each paper's default)")
-BUDGETS = typer.Option(None, help="comma-separated budgets (default: standard)")
-SEEDS = typer.Option(None, help="comma-separated seeds, e.g. 0,1,2 (default: 0)")
-SWEEP_RUNS_DIR = typer.Option(None, "--runs-dir", help="where run directories are (default: runs)")
-
-
-@app.command()
-@friendly
-def sweep(
-    sweep_file: Optional[Path] = SWEEP_FILE,
-    papers: Optional[str] = PAPERS,
-    datasets: Optional[str] = DATASETS,
-    budgets: Optional[str] = BUDGETS,
-    seeds: Optional[str] = SEEDS,
-    runs_dir: Optional[Path] = SWEEP_RUNS_DIR,
-    device: Optional[str] = typer.Option(None, help="each run's --device (default: auto)"),
-    evaluate: Optional[bool] = typer.Option(None, "--eval/--no-eval", help="score each run (default: yes)"),
-    data_root: Optional[Path] = typer.Option(None, help="each run's --data-root"),
-    checkpoint_every: Optional[int] = typer.Option(None, help="each run's --checkpoint-every"),
-    executor: Optional[str] = typer.Option(None, help="local, slurm or debug (default: local)"),
-    partition: Optional[str] = typer.Option(None, help="SLURM partition"),
-    gpus_per_task: Optional[int] = typer.Option(None, help="GPUs per run; more than 1 runs it with torchrun (DDP)"),
-    timeout_min: Optional[int] = typer.Option(None, help="time limit per job, in minutes"),
-    array_parallelism: Optional[int] = typer.Option(None, help="SLURM array jobs running at once"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="print what would be started or resumed"),
-) -> None:
-    """Run papers x datasets x budgets x seeds through submitit (local or SLURM); relaunch to resume."""
-    from harness.executors import launch
-
-    spec = _sweep_spec(sweep_file, {
-        **_grid_flags(papers, datasets, budgets, seeds), "runs_dir": runs_dir, "device": device,
-        "evaluate": evaluate, "data_root": data_root, "checkpoint_every": checkpoint_every,
-    }, {"kind": executor, "partition": partition, "gpus_per_task": gpus_per_task, "timeout_min": timeout_min,
-        "slurm_array_parallelism": array_parallelism})
-    failed = launch(spec, _registry(), say=typer.echo, dry_run=dry_run)
-    if failed:
-        typer.echo(f"{failed} jobs failed; `gan-bench status` shows them, relaunching resumes or restarts them", err=True)
-        raise typer.Exit(1)
-
-
-@app.command("status")
-@friendly
-def sweep_status(
-    sweep_file: Optional[Path] = SWEEP_FILE,
-    papers: Optional[str] = PAPERS,
-    datasets: Optional[str] = DATASETS,
-    budgets: Optional[str] = BUDGETS,
-    seeds: Optional[str] = SEEDS,
-    runs_dir: Optional[Path] = SWEEP_RUNS_DIR,
-    checkpoint_every: Optional[int] = typer.Option(None, help="as given to `sweep` (it renames the budget)"),
-    stale_after: float = typer.Option(30.0, help="minutes without a write after which a run without a job is failed"),
-) -> None:
-    """A sweep's progress: each cell done, running, failed, diverged or pending, and the counts."""
-    from harness.sweep import absolute, counts, expand, survey
-
-    spec = absolute(_sweep_spec(sweep_file, {
-        **_grid_flags(papers, datasets, budgets, seeds), "runs_dir": runs_dir, "checkpoint_every": checkpoint_every,
-    }, {}))
-    cells, _ = expand(spec, _registry())
-    states = survey(spec, cells, stale_after)
-    rows = [{"paper": s.cell.paper, "dataset": s.cell.dataset, "budget": s.cell.budget_dir, "seed": s.cell.seed,
-             "state": s.state + (" (resumable)" if s.resumable else ""), "detail": s.detail} for s in states]
-    _print_table(rows, ["paper", "dataset", "budget", "seed", "state", "detail"])
-    summary = ", ".join(f"{n} {name}" for name, n in counts(states).items())
-    typer.echo(f"{len(states)} cells: {summary}")
+app.command()(friendly(sweep))
+app.command("status")(friendly(sweep_status))
 
 
 if __name__ == "__main__":  # pragma: no cover

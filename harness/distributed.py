@@ -1,8 +1,10 @@
 """One run on several processes (GPUs) with torch DistributedDataParallel, started by `torchrun`.
 
 `torchrun --nproc_per_node N -m harness.cli run dcgan ...` sets RANK/WORLD_SIZE/LOCAL_RANK; the
-process group is joined here and nowhere else, so the rest of the harness only asks `current()`.
-Without those variables every function is a no-op and a run is exactly the single-process run.
+process group is joined here (`join`) and nowhere else. `join` returns one `Distributed` object that
+the experiment passes to every phase, which ask it and nothing else (`ddp.main`, `ddp.barrier()`, …).
+Without those variables it is `SINGLE_PROCESS`, every method a no-op, and a run is exactly the
+single-process run.
 
 How a DDP run differs from one process, and why:
 - Data: every rank builds the same seeded `DeviceBatches` at the *global* (budget) batch size and
@@ -12,7 +14,7 @@ How a DDP run differs from one process, and why:
   holding the dataset, is what `DeviceBatches` already does on one process.
 - Noise: ranks share the seed for building the networks (identical initial weights) and then draw
   training noise from per-rank streams, or every rank would generate the same fakes.
-- Networks: every `nn.Module` attribute of the reproduction with trainable parameters is wrapped
+- Networks: every network of the reproduction (`Reproduction.networks()`) with trainable parameters is wrapped
   in place, so the reproduction's own `self.G(...)`/`self.D(...)` go through DDP. The wrapper hands
   unknown attributes to the wrapped module and saves/loads the unwrapped state_dict, so
   checkpoints are the single-process format.
@@ -74,13 +76,7 @@ def from_env() -> Ranks:
         raise GanBenchError("RANK, WORLD_SIZE and LOCAL_RANK must be integers (as torchrun sets them)") from None
 
 
-def current() -> Ranks:
-    if dist.is_available() and dist.is_initialized():
-        return Ranks(dist.get_rank(), dist.get_world_size(), from_env().local_rank)
-    return Ranks()
-
-
-def setup(device: torch.device) -> tuple[Ranks, torch.device]:
+def join(device: torch.device) -> tuple["Distributed", torch.device]:
     """Join torchrun's process group (once per process) and pick this rank's device.
 
     CUDA ranks use NCCL on `cuda:LOCAL_RANK`; CPU ranks use gloo. Ranks other than 0 print
@@ -88,7 +84,7 @@ def setup(device: torch.device) -> tuple[Ranks, torch.device]:
     """
     ranks = from_env()
     if not ranks.active:
-        return ranks, device
+        return SINGLE_PROCESS, device
     if device.type == "cuda":
         if ranks.local_rank >= torch.cuda.device_count():
             raise GanBenchError(f"LOCAL_RANK {ranks.local_rank} but only {torch.cuda.device_count()} GPUs are visible")
@@ -99,18 +95,7 @@ def setup(device: torch.device) -> tuple[Ranks, torch.device]:
         dist.init_process_group(backend, timeout=COLLECTIVE_TIMEOUT)
         if not ranks.main:
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
-    return ranks, device
-
-
-def check_budget(batch_size: int, wall_clock_s: float | None, ranks: Ranks) -> None:
-    """Budgets a DDP run cannot honour exactly fail before anything is written."""
-    if not ranks.active:
-        return
-    if batch_size % ranks.world_size:
-        raise GanBenchError(f"batch size {batch_size} does not split over {ranks.world_size} processes; "
-                            f"the global batch must be a multiple of the number of processes")
-    if wall_clock_s is not None:  # each rank's clock would stop it at a different step
-        raise GanBenchError("a wall-clock budget is not supported with torchrun; use --g-steps or --kimg")
+    return Distributed(ranks), device
 
 
 # ------------------------------------------------------------------------------------- the run dir
@@ -122,28 +107,7 @@ class ReadOnlyRun(RunDir):
     def log(self, record: dict) -> None: ...
     def rewrite_curves(self, records: list[dict]) -> None: ...
     def save_checkpoint(self, state: dict) -> None: ...
-    def save_samples(self, images) -> None: ...
-
-
-def create_run(create: Callable[[], RunDir]) -> RunDir:
-    """Rank 0 creates the run directory; the others learn its path and may not write to it."""
-    ranks = current()
-    if not ranks.active:
-        return create()
-    path = [str(create().path) if ranks.main else None]
-    dist.broadcast_object_list(path, src=0)
-    return RunDir(Path(path[0])) if ranks.main else ReadOnlyRun(Path(path[0]))
-
-
-def for_rank(run: RunDir) -> RunDir:
-    """An existing run directory (resume): writable on rank 0 only."""
-    return ReadOnlyRun(run.path) if not current().main else run
-
-
-def barrier() -> None:
-    """The end of a run: rank 0 has written the result before any rank returns and reads it."""
-    if current().active:
-        dist.barrier()
+    def save_samples(self, images, modes=None, title: str = "") -> None: ...
 
 
 # -------------------------------------------------------------------------------------- networks
@@ -170,8 +134,8 @@ class Wrapped(DistributedDataParallel):
 def wrap(repro) -> None:
     """Wrap each trainable `nn.Module` attribute of the reproduction in DDP, in place."""
     device = repro.device
-    for name, value in repro._stateful().items():
-        if (isinstance(value, torch.nn.Module) and not isinstance(value, DistributedDataParallel)
+    for name, value in repro.networks().items():
+        if (not isinstance(value, DistributedDataParallel)
                 and any(p.requires_grad for p in value.parameters())):  # e.g. an EMA copy is left alone
             ids = [device.index] if device.type == "cuda" else None
             # Buffers (BatchNorm statistics) follow rank 0's at each forward: DDP's default.
@@ -227,51 +191,96 @@ def rank_seed(seed: int, rank: int, step: int) -> int:
     return int.from_bytes(hashlib.sha256(f"gan-bench:{seed}:{rank}:{step}".encode()).digest()[:8], "little")
 
 
-def prepare(repro, batches: DeviceBatches, seed: int, step: int):
-    """Make a single-process (or just restored) run a DDP one; returns the batches to train on.
+# ------------------------------------------------------------------------------------ the object
+@dataclass(frozen=True)
+class Distributed:
+    """This process's part in a run: what the experiment's phases ask instead of torch.distributed."""
 
-    Rank 0 keeps its random streams, so a one-process torchrun equals a plain run; other ranks
-    reseed their noise. Only rank 0's streams are in a checkpoint, so a resumed DDP run reseeds
-    the others from the step: it resumes correctly, but not bit-identically.
-    """
-    ranks = current()
-    if not ranks.active:
-        return batches
-    wrap(repro)
-    if not ranks.main:
-        torch.manual_seed(rank_seed(seed, ranks.rank, step))
-    return ShardedBatches(batches, ranks)
+    ranks: Ranks
+
+    @property
+    def main(self) -> bool:
+        """Rank 0: the one process that writes the run directory, prints and scores."""
+        return self.ranks.main
+
+    @property
+    def world_size(self) -> int:
+        return self.ranks.world_size
+
+    def check_budget(self, batch_size: int, wall_clock_s: float | None) -> None:
+        """Budgets a DDP run cannot honour exactly fail before anything is written."""
+        if not self.ranks.active:
+            return
+        if batch_size % self.world_size:
+            raise GanBenchError(f"batch size {batch_size} does not split over {self.world_size} processes; "
+                                f"the global batch must be a multiple of the number of processes")
+        if wall_clock_s is not None:  # each rank's clock would stop it at a different step
+            raise GanBenchError("a wall-clock budget is not supported with torchrun; use --g-steps or --kimg")
+
+    def create_run(self, create: Callable[[], RunDir]) -> RunDir:
+        """Rank 0 creates the run directory; the others learn its path and may not write to it."""
+        if not self.ranks.active:
+            return create()
+        path = [str(create().path) if self.main else None]
+        dist.broadcast_object_list(path, src=0)
+        return RunDir(Path(path[0])) if self.main else ReadOnlyRun(Path(path[0]))
+
+    def writable(self, run: RunDir) -> RunDir:
+        """An existing run directory (resume): writable on rank 0 only."""
+        return run if self.main else ReadOnlyRun(run.path)
+
+    def barrier(self) -> None:
+        """The end of a run: rank 0 has written the result before any rank returns and reads it."""
+        if self.ranks.active:
+            dist.barrier()
+
+    def prepare(self, repro, batches: DeviceBatches, seed: int, step: int):
+        """Make a single-process (or just restored) run a DDP one; returns the batches to train on.
+
+        Rank 0 keeps its random streams, so a one-process torchrun equals a plain run; other ranks
+        reseed their noise. Only rank 0's streams are in a checkpoint, so a resumed DDP run reseeds
+        the others from the step: it resumes correctly, but not bit-identically.
+        """
+        if not self.ranks.active:
+            return batches
+        wrap(repro)
+        if not self.main:
+            torch.manual_seed(rank_seed(seed, self.ranks.rank, step))
+        return ShardedBatches(batches, self.ranks)
+
+    def unwrapped(self, repro):
+        """The plain networks for work rank 0 does alone (sampling, scoring): no collectives."""
+        return unwrapped(repro)
+
+    def agreed_stop(self, requested: Callable[[], bool]) -> Callable[[], bool]:
+        """`should_stop` for the trainer: true on every rank at the same step when any rank was signalled."""
+        if not self.ranks.active:
+            return requested
+        calls = 0
+
+        def should_stop() -> bool:
+            nonlocal calls
+            calls += 1
+            if calls % STOP_CHECK_EVERY:
+                return False
+            flag = torch.tensor([1.0 if requested() else 0.0], device=_collective_device())
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            return bool(flag.item())
+
+        return should_stop
+
+    def mean_record(self, record: dict[str, float]) -> dict[str, float]:
+        """A loss record averaged over ranks: every rank logs and judges divergence on the same numbers."""
+        if not self.ranks.active or not record:
+            return record
+        names = sorted(record)
+        values = torch.tensor([record[n] for n in names], dtype=torch.float64, device=_collective_device())
+        dist.all_reduce(values)  # NaN/inf on any rank stays NaN/inf in the sum
+        values /= self.world_size
+        return dict(zip(names, values.tolist()))
 
 
-# ----------------------------------------------------------------------------------- agreement
-def agreed_stop(requested: Callable[[], bool]) -> Callable[[], bool]:
-    """`should_stop` for the trainer: true on every rank at the same step when any rank was signalled."""
-    ranks = current()
-    if not ranks.active:
-        return requested
-    calls = 0
-
-    def should_stop() -> bool:
-        nonlocal calls
-        calls += 1
-        if calls % STOP_CHECK_EVERY:
-            return False
-        flag = torch.tensor([1.0 if requested() else 0.0], device=_collective_device())
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        return bool(flag.item())
-
-    return should_stop
-
-
-def mean_record(record: dict[str, float]) -> dict[str, float]:
-    """A loss record averaged over ranks: every rank logs and judges divergence on the same numbers."""
-    if not current().active or not record:
-        return record
-    names = sorted(record)
-    values = torch.tensor([record[n] for n in names], dtype=torch.float64, device=_collective_device())
-    dist.all_reduce(values)  # NaN/inf on any rank stays NaN/inf in the sum
-    values /= dist.get_world_size()
-    return dict(zip(names, values.tolist()))
+SINGLE_PROCESS = Distributed(Ranks())
 
 
 def _collective_device() -> torch.device:

@@ -63,6 +63,8 @@ def slurm_state(folder: str, job_id: str) -> str:
         return submitit.SlurmJob(folder=folder, job_id=job_id).state.upper()
     except Exception:  # noqa: BLE001 - no sacct here, or SLURM unreachable
         return "UNKNOWN"
+
+
 def outcome_path(folder: Path, job_id: str) -> Path:
     return Path(folder) / f"{job_id}.outcome.json"
 

@@ -23,6 +23,7 @@ BUILTIN_REGISTRY = Path(__file__).resolve().parent.parent / "registry"
 EXTRA_REGISTRY_ENV = "GAN_BENCH_REGISTRY"
 
 Status = Literal["catalogued", "implemented", "reproduced"]
+STATUSES: tuple[Status, ...] = ("catalogued", "implemented", "reproduced")
 
 try:  # the C loader is ~10x faster; both are safe loaders (no arbitrary Python objects).
     _SafeLoader = yaml.CSafeLoader
@@ -117,6 +118,27 @@ class Registry:
 
     def implemented(self) -> list[PaperEntry]:
         return [entry for entry in self.papers.values() if entry.reproduction is not None]
+
+    def select(self, reproduced: Iterable[str] = (), *, status: str | None = None, category: str | None = None,
+               year: int | None = None, source: str | None = None, search: str | None = None) -> list[PaperEntry]:
+        """The entries matching every criterion given, by year then id (`gan-bench list`'s filters).
+
+        `search` is case-insensitive text in the id, title or aliases; `source` a source document id;
+        `reproduced` the paper ids with a result at the standard budget, as for `status`."""
+        if status is not None and status not in STATUSES:
+            raise RegistryError(f"unknown status {status!r}; choose {', '.join(STATUSES[:-1])} or {STATUSES[-1]}")
+        reproduced = set(reproduced)
+        needle = (search or "").lower()
+
+        def matches(entry: PaperEntry) -> bool:
+            text = " ".join([entry.id, entry.title, *entry.aliases]).lower()
+            return ((not status or self.status(entry.id, reproduced) == status)  # an empty filter is no filter
+                    and (not category or entry.category == category)
+                    and (not year or entry.year == year)
+                    and (not source or source in entry.sources)
+                    and (not needle or needle in text))
+
+        return [entry for entry in sorted(self.papers.values(), key=lambda e: (e.year, e.id)) if matches(entry)]
 
     def status(self, paper_id: str, reproduced: Iterable[str] = ()) -> Status:
         """Status is derived, never written: a reproduction block makes a paper implemented, a result at

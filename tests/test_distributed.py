@@ -55,7 +55,7 @@ def process_group(tmp_path):
 
 
 class TwoNets:
-    """What `distributed.wrap` needs of a reproduction: `device`, `_stateful()`, network attributes."""
+    """What `distributed.wrap` needs of a reproduction: `device`, `networks()`, network attributes."""
 
     def __init__(self):
         self.device = torch.device("cpu")
@@ -64,8 +64,8 @@ class TwoNets:
         self.ema = torch.nn.Linear(3, 4).requires_grad_(False)  # nothing to train: left unwrapped
         self.opt = torch.optim.SGD(self.G.parameters(), lr=0.1)
 
-    def _stateful(self) -> dict:
-        return {"G": self.G, "ema": self.ema, "opt": self.opt}
+    def networks(self) -> dict:
+        return {"G": self.G, "ema": self.ema}
 
 
 def test_wrapped_networks_keep_their_names_attributes_and_checkpoint_format(process_group):
@@ -84,9 +84,10 @@ def test_wrapped_networks_keep_their_names_attributes_and_checkpoint_format(proc
 
 
 def test_one_process_is_untouched():
-    assert distributed.current() == distributed.Ranks()
+    single, device = distributed.join(torch.device("cpu"))
+    assert single == distributed.SINGLE_PROCESS and single.main and device == torch.device("cpu")
     flag = lambda: True  # noqa: E731
-    assert distributed.agreed_stop(flag) is flag and distributed.mean_record({"a": 1.0}) == {"a": 1.0}
+    assert single.agreed_stop(flag) is flag and single.mean_record({"a": 1.0}) == {"a": 1.0}
 
 
 # ---------------------------------------------------------------------------------- end to end
