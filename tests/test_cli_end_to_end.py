@@ -78,7 +78,7 @@ def test_report_lists_the_run(dcgan_smoke_run, cli, tmp_path):
 def test_results_table(dcgan_smoke_run):
     table = results_table(dcgan_smoke_run.parents[3])
     row = table[table["paper"] == "dcgan"].iloc[0]
-    assert row["dataset"] == "mnist" and row["budget"] == "smoke" and math.isfinite(row["fid"])
+    assert row["dataset"] == "mnist" and row["budget"] == "smoke-custom" and math.isfinite(row["fid"])
     assert row["extractor"].startswith("torchscript")
 
 
