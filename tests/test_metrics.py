@@ -19,6 +19,9 @@ from harness.batches import to_uint8, to_unit_range
 from harness.data import ImageSet, load_images
 from harness.metrics.evaluate import Evaluator, Protocol
 from harness.metrics.extractors import FID_LAYER, IS_LAYER, resolve_extractor
+from tests.conftest import SHARED_DATA
+
+SHARED_MNIST = SHARED_DATA / "MNIST"
 
 N = 24
 
@@ -82,7 +85,8 @@ def test_inception_score_is_between_one_and_the_number_of_classes(scored_sets):
     assert 1.0 <= score <= logits.shape[1]
 
 
-def test_evaluator_scores_a_set_against_itself_and_caches_real_features(data_root, torchscript_detector, feature_cache):
+def test_evaluator_scores_a_set_against_itself_and_caches_real_features(data_root, torchscript_detector, tmp_path):
+    feature_cache = tmp_path / "cache"  # its own: the first score must miss, whatever other tests cached
     spec = resolve_extractor("torchscript", torchscript_detector)
     test = load_images("mnist", "test", data_root, download=False)
     real = ImageSet(test.info, "test", test.images[:N], test.labels[:N])
@@ -108,3 +112,15 @@ def test_extractor_records_its_weights(torchscript_detector, random_inception_we
     assert len(ts.weights_sha256) == 64 and not ts.official_weights and not ts.provides_is
     assert tf.provides_is and not tf.official_weights  # random weights are never labelled official
     assert "unverified" in tf.label and tf.kind in tf.label
+
+
+@pytest.mark.slow  # minutes on one CPU thread: 5 epochs of the 60,000 MNIST train digits
+def test_the_shipped_classifier_training_reaches_the_accuracy_floor(data_root, tmp_path):
+    """Stacked MNIST's mode counter as shipped (ClassifierTraining()'s settings) clears MIN_TEST_ACCURACY
+    on the real test split; the smoke runs use a small one, so this is the one place it is trained."""
+    from harness.metrics.mnist_classifier import MIN_TEST_ACCURACY, ClassifierTraining, mnist_classifier
+
+    if not (SHARED_MNIST / "raw").is_dir():
+        pytest.skip("needs the real MNIST files (../shared/data/MNIST): the fixture digits are not digits")
+    spec, _ = mnist_classifier(tmp_path, data_root, ClassifierTraining(), say=lambda line: None)
+    assert spec.test_accuracy >= MIN_TEST_ACCURACY

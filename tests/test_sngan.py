@@ -87,3 +87,13 @@ def test_loss_switch():
             fake = G(torch.randn(len(real), repro.hp.z_dim))
             d_real, d_fake = D(real), D(fake)
         assert float(out["loss_d"]) == pytest.approx(float(EXPECTED_D_LOSS[name](d_real, d_fake)), rel=1e-5), name
+
+
+def test_d_losses_on_outputs_past_the_margins():
+    """Fresh nets' outputs sit near 0, inside the hinge's margins, where a hinge without its clamp
+    gives the same number: these outputs lie past them (|D| > 1), where only the clamped loss is right."""
+    d_real, d_fake = torch.tensor([2.0, 0.5, -1.5]), torch.tensor([-3.0, 0.25, 1.5])
+    assert float(d_loss_hinge(d_real, d_fake)) == pytest.approx((0 + 0.5 + 2.5) / 3 + (0 + 1.25 + 2.5) / 3)
+    for name, repro in (("hinge", build(MNIST)), ("standard", build(MNIST, loss="standard"))):
+        expected = EXPECTED_D_LOSS[name](d_real, d_fake)
+        assert float(repro.d_loss(d_real, d_fake)) == pytest.approx(float(expected), rel=1e-6), name
