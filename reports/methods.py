@@ -49,6 +49,7 @@ class Method:
     arxiv: str | None
     code: tuple[str, str] | None  # (url, owner/repo) of the first code link the entry lists
     module: str | None
+    title: str | None = None  # the paper's title
 
     @property
     def label(self) -> str:
@@ -60,9 +61,9 @@ def method(row: str, registry: Registry) -> Method:
     paper, _, variant = row.partition("@")
     entry = registry.papers.get(paper)
     if entry is None:
-        return Method(row, row, None, variant or None, None, None, None, None, None)
+        return Method(row, row, None, variant or None, None, None, None, None, None, f"{paper} (not in the registry)")
     spec = entry.reproduction
     note = spec.variants[variant].note if spec and variant in spec.variants else None
     code = (str(entry.code[0]), code_label(str(entry.code[0]))) if entry.code else None
     return Method(row, method_name(entry), citation(entry), variant or None, note, entry.id, entry.arxiv, code,
-                  spec.module if spec else None)
+                  spec.module if spec else None, entry.title)

@@ -92,17 +92,18 @@ def protocol_differences(reported: ReportedResult, board: Leaderboard, budget: B
     return reasons
 
 
-def _judge(reported: ReportedResult, ours: Ours) -> tuple[str, str]:
+def _judge(reported: ReportedResult, ours: Ours, digits: int) -> tuple[str, str]:
     value, mean = reported.value, ours.mean
     if reported.std is not None:
         low, high = value - reported.std, value + reported.std
         inside = low <= mean <= high
         name = SPREAD_NAMES[reported.spread]
-        return (WITHIN if inside else OUTSIDE), f"our mean {'lies' if inside else 'does not lie'} in the paper's value ± {name}"
+        return ((WITHIN if inside else OUTSIDE), f"our mean {mean:.{digits}f} {'lies' if inside else 'does not lie'} in "
+                f"the paper's {value:.{digits}f} ± {reported.std:.{digits}f} ({name}), same protocol")
     if ours.spread is not None:
         inside = abs(mean - value) <= ours.spread
-        return ((WITHIN if inside else OUTSIDE),
-                f"the paper gives no spread; its value {'lies' if inside else 'does not lie'} in our mean ± {ours.spread_name}")
+        return ((WITHIN if inside else OUTSIDE), f"the paper gives no spread; its {value:.{digits}f} "
+                f"{'lies' if inside else 'does not lie'} in our {mean:.{digits}f} ± {ours.spread:.{digits}f} ({ours.spread_name})")
     return NOT_COMPARABLE, "neither side gives a spread (the paper none, ours one seed): no interval to test"
 
 
@@ -142,7 +143,7 @@ def cells_for(entry: PaperEntry, boards: list[Leaderboard], budgets: dict[str, B
         if differences:
             verdict, why, delta = NOT_COMPARABLE, "; ".join(differences), None
         else:
-            verdict, why = _judge(reported, ours)
+            verdict, why = _judge(reported, ours, column.digits)
             delta = ours.mean - reported.value
         cells.append(Cell(entry, method, reported, column, ours, delta, verdict, why, len(candidates) - 1))
     return cells

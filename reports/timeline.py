@@ -82,7 +82,7 @@ def our_charts(views: list[BoardView], registry: Registry) -> list[Chart]:
                 if entry is not None and stat.mean is not None:
                     m = view.methods[row.paper]
                     points.append(Point(entry.year, stat.mean, stat.std, m.name + (f" ({m.variant})" if m.variant else "")))
-            if points:
+            if len(points) >= 2:  # one method is no trend
                 spread = "standard error" if view.board.spread == "stderr" else "std"
                 charts.append(Chart(f"{p.slug}-{metric.key}", f"{p.title}: {metric.label}",
                                     f"Our mean ± {spread} over seeds per method, at this table's protocol; "
