@@ -125,7 +125,8 @@ def test_protocols_land_in_separate_tables(site):
     html = (site / "index.html").read_text()
     sections = html.split('<section class="board"')[1:]
     assert len(sections) == 2
-    assert "1,000 generated samples" in sections[0] and "64 generated samples" in sections[1]
+    samples = '<span class="legend-key">samples</span> '
+    assert f"{samples}1,000<" in sections[0] and f"{samples}64<" in sections[1]  # each table's budget legend
     assert sections[0].count("<tr>") == 2  # header + dcgan's 1k re-score only
     assert "12.00 ± 2.00" in sections[1] and "12.00 ± 2.00" not in sections[0]
 
