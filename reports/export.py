@@ -97,7 +97,25 @@ def protocol_line(board: Leaderboard) -> str:
     return f"{p.samples_text} · {p.resolution} px · extractor {p.extractor}"
 
 
-def markdown(boards: list[Leaderboard]) -> str:
+def reproduction_markdown(cells) -> list[str]:
+    """The reproduction view as one table: each reported number with its source as text, ours, Δ, verdict."""
+    if not cells:
+        return []
+    lines = ["## Paper vs ours", "",
+             "Each number a paper reported, its source, and ours at the nearest protocol; no Δ where the protocols differ.", "",
+             "| method | dataset | metric | paper | source | ours | Δ | verdict | why |", "|---|---|---|---:|---|---:|---:|---|---|"]
+    for c in cells:
+        digits = c.column.digits
+        paper = fmt.mean_std(c.reported.value, c.reported.std, digits) + (f" ({c.paper_spread_name})" if c.reported.std is not None else "")
+        ours = (fmt.mean_std(c.ours.mean, c.ours.spread, digits) + f" ({c.ours.row.n} seeds, {c.ours.board.protocol.budget})"
+                if c.ours else fmt.DASH)
+        values = [c.method, c.reported.dataset, c.column.label, paper, c.reported.source, ours, fmt.signed(c.delta, digits),
+                  c.verdict, c.why]
+        lines.append("| " + " | ".join(markdown_text(v) for v in values) + " |")
+    return [*lines, ""]
+
+
+def markdown(boards: list[Leaderboard], cells=()) -> str:
     parts = ["# gan-bench leaderboards", "",
              "One table per protocol; values are mean ± spread over seeds (each table says which spread). "
              "A paper's number stands beside ours only when it was measured under the table's protocol; "
@@ -109,6 +127,7 @@ def markdown(boards: list[Leaderboard]) -> str:
         parts += [f"- {markdown_text(line)}" for line in notes] + ([""] if notes else [])
     if not boards:
         parts += ["No runs yet.", ""]
+    parts += reproduction_markdown(list(cells))
     return "\n".join(parts)
 
 
@@ -120,10 +139,19 @@ def _inert_in_spreadsheets(value: object) -> object:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def exports(boards: list[Leaderboard], formats: set[str]) -> dict[str, bytes]:
+EXPORT_FILES = {"md": "leaderboards.md", "csv": "leaderboards.csv"}
+
+
+def exports_of(formats: set[str]) -> tuple[str, ...]:
+    """The export files `formats` asks for, by name (the index links them)."""
+    return tuple(EXPORT_FILES[f] for f in sorted(formats) if f in EXPORT_FILES)
+
+
+def exports(boards: list[Leaderboard], formats: set[str], cells=()) -> dict[str, bytes]:
+    """`cells`: the reproduction view's (reports.reproduction.Cell), appended to the Markdown with their sources."""
     files: dict[str, bytes] = {}
     if "md" in formats:
-        files["leaderboards.md"] = markdown(boards).encode("utf-8")
+        files["leaderboards.md"] = markdown(boards, cells).encode("utf-8")
     if "csv" in formats:
         frame = csv_frame(boards).map(_inert_in_spreadsheets)
         files["leaderboards.csv"] = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")

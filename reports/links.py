@@ -8,12 +8,19 @@ from urllib.parse import quote
 
 
 def run_dir(run_id: str) -> str:
-    # Run ids come from directory names; quote each segment so an odd name cannot break the link.
+    """The run's folder as a link (href/src). Run ids come from directory names; each segment is quoted so
+    an odd name (`unrolled-gan@k5`, a space, a `#`) cannot break the link; the browser unquotes it back."""
     return "runs/" + "/".join(quote(part, safe="") for part in PurePosixPath(run_id).parts)
 
 
 def run_page(run_id: str) -> str:
     return run_dir(run_id) + "/index.html"  # file:// does not resolve folder/ to folder/index.html
+
+
+def run_file_dir(run_id: str) -> str:
+    """The run's folder as a path inside the site: the directory names themselves, which the quoted
+    links above resolve to."""
+    return "runs/" + PurePosixPath(run_id).as_posix()
 
 
 def paper_page(paper: str) -> str:

@@ -45,7 +45,20 @@ def score_lines(run: RunView) -> list[ScoreLine]:
     return sorted(lines, key=lambda line: line.protocol.sort_key())
 
 
-def run_context(run: RunView, registry: Registry, curves: list[dict], has_plots: dict[str, bool],
+def samples_caption(run: RunView, curves: list[dict]) -> str:
+    """What samples.png holds, as harness.scoring.fixed_samples draws it for this kind of model."""
+    domains = {s.protocol.domain for s in run.scores if s.protocol.task == "translation"}
+    domains |= {r.get("domain") for r in curves if r.get("kind") == "metric" and r.get("task") == "translation"}
+    if domains:
+        domains = sorted(str(d) for d in domains if d) or ["A", "B"]
+        return (f"Translations, not samples from noise: rows in pairs, 8 test images of one domain and below them "
+                f"their translations into the other ({' and '.join(domains)}, each way), from the run's final weights.")
+    if run.config.get("kind") == "points":
+        return "2,500 generated points (the run's seed) as a scatter over the true modes, from the final weights."
+    return "64 samples from fixed noise (drawn from the run's seed), from the final weights."
+
+
+def run_context(run: RunView, registry: Registry, curves: list[dict], plots: dict[str, list[str]],
                 has_samples: bool) -> dict:
     entry = registry.papers.get(run.paper)
     last = curves[-1] if curves else {}
@@ -56,7 +69,9 @@ def run_context(run: RunView, registry: Registry, curves: list[dict], has_plots:
         # A running run has no result yet; its latest curve record says how far it got.
         "latest": {"g_step": last.get("g_step"), "kimg": last.get("kimg")} if not result else None,
         "config": flatten(run.config), "provenance": result.get("provenance"),
-        "device": device_label(run), "has_samples": has_samples, "plots": has_plots,
+        "device": device_label(run), "has_samples": has_samples, "plots": plots,
+        "samples_caption": samples_caption(run, curves),
+        "evaluations": sum(1 for r in curves if r.get("kind") == "metric"),
         "metrics": columns_for(line.protocol for line in score_lines(run)),
     }
 
@@ -74,15 +89,3 @@ def paper_context(entry: PaperEntry, registry: Registry, status: str, runs: list
         "paper_budget": flatten(spec.paper_budget.model_dump(exclude_none=True)) if spec else [],
         "lines": lines, "metrics": columns_for(line.protocol for line in lines),
     }
-
-
-def catalogue_rows(registry: Registry, reproduced: set[str], runs: list[RunView]) -> list[dict]:
-    run_counts: dict[str, int] = {}
-    for run in runs:
-        run_counts[run.paper] = run_counts.get(run.paper, 0) + 1
-    rows = []
-    for entry in sorted(registry.papers.values(), key=lambda e: (e.year, e.id)):
-        authors = entry.authors[0] + (" et al." if len(entry.authors) > 2 else f" and {entry.authors[1]}" if len(entry.authors) == 2 else "")
-        rows.append({"entry": entry, "authors": authors, "status": registry.status(entry.id, reproduced),
-                     "code": [(str(url), code_label(str(url))) for url in entry.code], "runs": run_counts.get(entry.id, 0)})
-    return rows

@@ -9,16 +9,25 @@ Reads only results (harness.runstore) and the registry. The pieces, one job each
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 from harness.errors import GanBenchError
 from harness.registry import Registry
-from reports.export import exports
+from reports.export import exports, exports_of
 from reports.output import write_files
 from reports.site import build_site
 
 FORMATS = ("html", "md", "csv")
-PLOT_CACHE = ".gan-bench-cache/plots"
+CACHE_ENV = "GAN_BENCH_CACHE"  # the feature cache's folder (harness.metrics.evaluate); the plots get their own under it
+
+
+def plot_cache_dir(out: Path) -> Path:
+    """Where this site's plot cache lives: under $GAN_BENCH_CACHE (default ~/.cache/gan-bench), one
+    folder per output folder — never inside the site, which is published as it is."""
+    base = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "gan-bench").expanduser()
+    return base / "report-plots" / hashlib.sha256(str(Path(out).resolve()).encode()).hexdigest()[:16]
 
 
 def render_site(runs_dir: Path, registry: Registry, out: Path, formats: tuple[str, ...] | list[str] = ()) -> Path:
@@ -29,9 +38,9 @@ def render_site(runs_dir: Path, registry: Registry, out: Path, formats: tuple[st
         raise GanBenchError(f"unknown report format {unknown[0]!r}; choose from {', '.join(FORMATS)}")
     check_folders(Path(runs_dir), Path(out))
     try:
-        # The plot cache lives in the site folder (hidden), so it goes wherever the site goes.
-        files, boards = build_site(Path(runs_dir), registry, plot_cache=Path(out) / PLOT_CACHE)
-        files.update(exports(boards, set(formats)))
+        written = exports_of(set(formats))
+        files, boards, cells = build_site(Path(runs_dir), registry, plot_cache=plot_cache_dir(Path(out)), exports=written)
+        files.update(exports(boards, set(formats), cells))
         write_files(Path(out), dict(sorted(files.items())))
     except OSError as exc:
         raise GanBenchError(f"cannot write the site to {out}: {exc.strerror or exc}") from None

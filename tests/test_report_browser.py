@@ -126,7 +126,8 @@ def test_catalogue_sorts_by_year(browser, site):
 def test_images_load_on_a_run_page(browser, site):
     assert open_page(browser, site / "runs/dcgan/mnist/smoke/1-20260101T000000Z-0001/index.html") == []
     loaded = images(browser)
-    assert sorted(src for src, _, _ in loaded) == ["losses.svg", "metrics.svg", "samples.png"]
+    # Loss panels by scale (loss_* apart from D's accuracy); one evaluation draws no metric curve.
+    assert sorted(src for src, _, _ in loaded) == ["losses-1.svg", "losses-2.svg", "samples.png"]
     assert all(complete and width > 0 for _, complete, width in loaded), loaded
 
 
@@ -148,5 +149,5 @@ def test_a_real_smoke_run_in_the_browser(browser, dcgan_smoke_run, tmp_path):
     run_page = index.parent / "runs" / dcgan_smoke_run.relative_to(runs_root).as_posix() / "index.html"
     assert open_page(browser, run_page) == []
     loaded = images(browser)
-    assert {"samples.png", "losses.svg", "metrics.svg"} <= {src for src, _, _ in loaded}
+    assert {"samples.png", "losses-1.svg"} <= {src for src, _, _ in loaded}
     assert all(complete and width > 0 for _, complete, width in loaded), loaded

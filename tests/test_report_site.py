@@ -18,6 +18,7 @@ from tests.test_report_support import XSS_TITLE, standard_runs, write_registry, 
 def extra_registry(tmp_path, monkeypatch):
     """The shipped registry plus the script-title paper, added the way users add papers."""
     monkeypatch.setenv("GAN_BENCH_REGISTRY", str(write_registry(tmp_path / "registry")))
+    monkeypatch.setenv("GAN_BENCH_CACHE", str(tmp_path / "cache"))
 
 
 def _build(folder: Path) -> Path:
@@ -31,6 +32,7 @@ def shared_site(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("report")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GAN_BENCH_REGISTRY", str(write_registry(folder / "registry")))
+        patch.setenv("GAN_BENCH_CACHE", str(folder / "cache"))
         return _build(folder)
 
 
@@ -68,7 +70,8 @@ def test_every_page_exists_and_every_local_link_resolves(site):
     files = _files(site)
     run_pages = [name for name in files if name.startswith("runs/") and name.endswith("/index.html")]
     assert len(run_pages) == 7  # one per run, the running one included
-    assert {"index.html", "catalogue.html", "papers/dcgan.html", "papers/xss-gan.html", "static/sort.js",
+    assert {"index.html", "catalogue.html", "reproduction.html", "timeline.html", "papers/dcgan.html",
+            "papers/xss-gan.html", "source/reproductions.dcgan.html", "static/sort.js", "static/filter.js",
             "static/style.css", "leaderboards.md", "leaderboards.csv"} <= set(files)
     for page in (name for name in files if name.endswith(".html")):
         parser = _Links()
@@ -96,7 +99,7 @@ def test_rebuilding_without_new_runs_is_byte_identical(tmp_path, site):
     # A fresh folder (no plot cache): drawn again, the same bytes; the output does not depend on where it goes.
     render_site(site.parent / "runs", load_registry(), tmp_path / "elsewhere", ["md", "csv"])
     assert _files(tmp_path / "elsewhere") == before
-    svg = before[next(name for name in before if name.endswith("losses.svg"))].decode()
+    svg = before[next(name for name in before if name.endswith("losses-1.svg"))].decode()
     assert "<dc:date>" not in svg  # matplotlib's creation date is left out
 
 
@@ -122,7 +125,8 @@ def test_protocols_land_in_separate_tables(site):
     html = (site / "index.html").read_text()
     sections = html.split('<section class="board"')[1:]
     assert len(sections) == 2
-    assert "1,000 generated samples" in sections[0] and "64 generated samples" in sections[1]
+    samples = '<span class="legend-key">samples</span> '
+    assert f"{samples}1,000<" in sections[0] and f"{samples}64<" in sections[1]  # each table's budget legend
     assert sections[0].count("<tr>") == 2  # header + dcgan's 1k re-score only
     assert "12.00 ± 2.00" in sections[1] and "12.00 ± 2.00" not in sections[0]
 
@@ -153,7 +157,8 @@ def test_run_page_shows_config_provenance_samples_and_curves(site):
     assert html.count("<tr>") >= 3 and "1,000 generated samples vs 64 train images" in html  # both of its scores
     assert (folder / "samples.png").read_bytes() == (site.parent / "runs" / "dcgan" / "mnist" / "smoke" /
                                                      "1-20260101T000000Z-0001" / "samples.png").read_bytes()
-    assert (folder / "losses.svg").read_text().startswith("<?xml") and (folder / "metrics.svg").is_file()
+    assert (folder / "losses-1.svg").read_text().startswith("<?xml") and (folder / "losses-2.svg").is_file()
+    assert not list(folder.glob("metrics*.svg")) and "Scored once: no metric curve" in html  # one evaluation is no curve
     running = (site / "runs" / "lsgan" / "mnist" / "smoke" / "0-20260101T000000Z-0000" / "index.html").read_text()
     assert "No result.json yet" in running and "G step 20" in running
 
@@ -193,3 +198,138 @@ def test_cli_report_writes_formats_and_rejects_unknown_ones(tmp_path, cli):
     assert "leaderboards.md" in result.output and (tmp_path / "site" / "leaderboards.csv").is_file()
     result = cli("report", "--runs-dir", tmp_path / "runs", "--out", tmp_path / "site", "--format", "pdf")
     assert result.exit_code == 2 and "unknown report format 'pdf'" in result.output
+
+
+# ------------------------------------------------------------------------------------ the issue-20 views
+@pytest.fixture(scope="module")
+def verdict_site(tmp_path_factory) -> Path:
+    """The shared runs plus verdict-gan's (a paper whose numbers get every verdict) and a variant row."""
+    from tests.report_views_support import verdict_runs, write_verdict_registry
+
+    folder = tmp_path_factory.mktemp("verdict-report")
+    runs = verdict_runs(standard_runs(folder / "runs"))
+    write_run(runs, "unrolled-gan@k5", 0, metrics={"fid": 40.0, "kid_mean": 0.03, "kid_std": 0.001})
+    write_run(runs, "gan", 1, eval_samples=1000, metrics={"fid": 31.0, "kid_mean": 0.01, "kid_std": 0.001})  # smoke-custom
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GAN_BENCH_REGISTRY", str(write_verdict_registry(folder / "registry")))
+        patch.setenv("GAN_BENCH_CACHE", str(folder / "cache"))
+        render_site(runs, load_registry(), folder / "site", ["md", "csv"])
+        yield folder / "site"
+
+
+def _cells(site: Path, paper: str):
+    """The reproduction view's cells of `paper`, computed as the site does (without drawing its plots)."""
+    from reports.budgets import board_budget
+    from reports.reproduction import all_cells
+    from reports.runs import read_runs
+    from reports.tables import leaderboards
+
+    registry, runs = load_registry(), read_runs(site.parent / "runs")
+    boards = leaderboards(runs, registry)
+    budgets = {b.protocol.slug: board_budget(b, {r.run_id: r for r in runs}) for b in boards}
+    return [c for c in all_cells(registry, boards, budgets) if c.entry.id == paper]
+
+
+def test_each_reported_number_gets_its_verdict_and_a_delta_only_at_the_same_protocol(verdict_site):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GAN_BENCH_REGISTRY", str(verdict_site.parent / "registry"))
+        cells = _cells(verdict_site, "verdict-gan")
+        xss = _cells(verdict_site, "xss-gan")
+    assert [c.verdict for c in cells] == ["within", "outside", "not comparable", "not run"]
+    within, outside, apart, absent = cells
+    assert within.ours.mean == pytest.approx(21.0) and within.delta == pytest.approx(1.0) and within.ours.row.n == 3
+    assert outside.delta == pytest.approx(0.011 - 0.5)
+    assert apart.delta is None and "the paper scored 10,000 samples, this table 50,000" in apart.why
+    assert absent.ours is None and absent.delta is None
+    # xss-gan's 64-sample FID beside our smoke run: same sample count, but neither budget nor extractor match.
+    fid = next(c for c in xss if c.column.key == "fid")
+    assert fid.verdict == "not comparable" and fid.delta is None
+    assert "smoke budget" in fid.why and "unverified" in fid.why
+
+
+def test_the_reproduction_view_shows_every_source_as_text(verdict_site):
+    from tests.report_views_support import SOURCES
+
+    html = (verdict_site / "reproduction.html").read_text()
+    visible = html.replace('title="', 'data-x="')  # a tooltip would not count
+    for source in SOURCES:
+        assert f'<td data-label="source" class="source">{source}' in visible
+    assert 'data-verdict="within"' in html and 'data-verdict="not run"' in html
+    markdown = (verdict_site / "leaderboards.md").read_text()
+    assert "## Paper vs ours" in markdown and SOURCES[0] in markdown and "| within |" in markdown
+
+
+def test_leaderboard_rows_name_methods_link_them_and_carry_a_budget_legend(verdict_site):
+    html = (verdict_site / "index.html").read_text()
+    assert '<a href="papers/dcgan.html">DCGAN</a> <span class="citation">— Radford et al. 2015</span>' in html
+    assert '<span class="variant" title="registry variant unrolled-gan@k5">k5</span>' in html
+    assert 'href="https://arxiv.org/abs/1511.06434">arXiv</a>' in html and 'href="source/reproductions.dcgan.html"' in html
+    assert html.count('<p class="legend">') == html.count('<section class="board"') - ("Excluded runs" in html)
+    assert "<span class=\"legend-key\">G steps</span> 20" in html and "<span class=\"legend-key\">batch</span> 16" in html
+    assert "quick-custom is quick with" in html  # the budget names are defined on the page
+    assert "3 <span class=\"muted\">(0, 1, 2)</span>" in html  # seeds shown
+    # GAN's one-seed KID is the table's lowest, but one seed is no winner.
+    assert '<td class="num best" data-sort="0.008"' not in html and '<td class="num" data-sort="0.008">' in html
+    assert '<th data-type="none" title="training time per run on a shared, loaded machine: not a ranking">' in html
+    assert 'src="runs/dcgan/mnist/smoke/0-20260101T000000Z-0000/samples.png"' in html  # a thumbnail per row
+    assert 'href="runs/unrolled-gan%40k5/mnist/smoke/0-20260101T000000Z-0000/index.html"' in html
+    assert (verdict_site / "runs" / "unrolled-gan@k5" / "mnist" / "smoke" / "0-20260101T000000Z-0000" / "index.html").is_file()
+    assert 'href="leaderboards.md"' in html and 'href="leaderboards.csv"' in html
+
+
+def test_constant_columns_move_into_the_caption(verdict_site):
+    html = (verdict_site / "index.html").read_text()
+    paper_table = html.split('<section class="board" id="mnist-paper-50000')[1].split("</section>")[0]
+    assert "device: cpu (x86_64)." in paper_table and "status: every run finished." in paper_table
+    assert ">device</" not in paper_table and ">status</" not in paper_table
+    assert 'class="verdict verdict-within">within</span>' in paper_table  # the paper's number, same protocol
+
+
+def test_run_page_links_its_raw_files_and_the_command_that_reproduces_it(verdict_site):
+    run = verdict_site.parent / "runs" / "gan" / "mnist" / "smoke-custom" / "1-20260101T000000Z-0001"
+    page = verdict_site / "runs" / "gan" / "mnist" / "smoke-custom" / run.name
+    html = (page / "index.html").read_text()
+    for name in ("config.json", "result.json", "curves.jsonl"):
+        assert (page / name).read_bytes() == (run / name).read_bytes() and f'<a href="{name}"' in html
+    # The fixture's lr (0.0002) is not GAN's registry value (0.1): the command passes it with --set.
+    assert ("gan-bench run gan --dataset mnist --budget smoke --eval-samples 1000 --set lr=0.0002 --seed 1 "
+            "--device cpu --extractor torchscript") in html
+
+
+def test_a_symlinked_run_file_is_not_copied_into_the_site(tmp_path, extra_registry):
+    runs = tmp_path / "runs"
+    run = write_run(runs, "dcgan", 0, metrics={"fid": 10.0, "kid_mean": 0.01, "kid_std": 0.0})
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"token": "do-not-publish"}')
+    (run / "curves.jsonl").unlink()
+    (run / "curves.jsonl").symlink_to(secret)
+    render_site(runs, load_registry(), tmp_path / "site")
+    copied = tmp_path / "site" / "runs" / "dcgan" / "mnist" / "smoke" / run.name
+    assert (copied / "config.json").is_file() and not (copied / "curves.jsonl").exists()
+    assert not any(b"do-not-publish" in p.read_bytes() for p in (tmp_path / "site").rglob("*") if p.is_file())
+
+
+def test_losses_of_different_scales_get_their_own_axes_and_single_points_no_curve():
+    from reports.plots import loss_panels, metric_panels, scale_groups
+
+    series = {"loss_d": ([0, 1], [1.2, 1.1]), "loss_g": ([0, 1], [126.0, 125.0]), "loss_e": ([0, 1], [2.0, 3.0])}
+    assert scale_groups(series) == [["loss_d", "loss_e"], ["loss_g"]]
+    curves = [{"kind": "loss", "kimg": k, "loss_d": 1.0 + k, "loss_g": 120.0 + k, "d_accuracy": 0.5} for k in (1, 2)]
+    assert len(loss_panels(curves)) == 3  # two loss scales, and D's accuracy apart
+    assert loss_panels(curves[:1]) == [] and metric_panels([{"kind": "metric", "kimg": 1, "fid": 3.0}]) == []
+
+
+def test_plot_cache_is_kept_outside_the_site(tmp_path, extra_registry):
+    render_site(standard_runs(tmp_path / "runs"), load_registry(), tmp_path / "site")
+    assert not list((tmp_path / "site").rglob(".gan-bench-cache")) and not list((tmp_path / "site").rglob("*.count"))
+    assert list((tmp_path / "cache" / "report-plots").rglob("*-losses-0.svg"))
+
+
+def test_results_over_time_has_a_chart_per_protocol_and_metric(verdict_site):
+    html = (verdict_site / "timeline.html").read_text()
+    charts = sorted(p.name for p in (verdict_site / "timeline").glob("*.svg"))
+    assert {"mnist-smoke-64-train-64-torchscript-28-fid.svg", "mnist-smoke-64-train-64-torchscript-28-kid.svg"} <= set(charts)
+    assert not any(name.startswith("mnist-paper-") for name in charts)  # one method (verdict-gan) is no trend
+    for name in charts:
+        assert f'src="timeline/{name}"' in html
+    assert "publication year" in (verdict_site / "timeline" / charts[0]).read_text()
