@@ -65,6 +65,8 @@ class RunRequest:
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     cache: Path | None = None
     acceleration: Acceleration = field(default_factory=Acceleration)
+    # The seeds trained together with this one (harness.stacked_training), recorded in the config.
+    stacked_seeds: tuple[int, ...] = ()
 
 
 def pick_device(name: str) -> torch.device:
@@ -102,7 +104,9 @@ def instantiate(cls: type[Reproduction], hp: Any, data: DataSpec, device: torch.
         raise GanBenchError(f"{paper} on {data.name}: {str(exc).splitlines()[0][:200]}") from None
 
 
-def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
+def train_paper(entry: PaperEntry, request: RunRequest, say=print, trainer=Trainer) -> RunDir:
+    """`trainer` builds the training loop (Trainer's signature): harness.stacked_training passes its
+    SeedSlot, so stacked seeds share every step before and after training with a lone run."""
     spec = entry.reproduction
     if spec is None:
         raise GanBenchError(f"{entry.id} is catalogued but not implemented (no reproduction block)")
@@ -152,6 +156,7 @@ def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
         "data_root": str(request.data_root) if request.data_root else None,
         "extractor": extractor.to_dict() if extractor else None,
         "acceleration": request.acceleration.to_dict(),
+        **({"stacked_seeds": list(request.stacked_seeds)} if request.stacked_seeds else {}),
         # The code that trains is the code at the start: later commits must not claim this run.
         "provenance": provenance(device),
     }
@@ -159,12 +164,12 @@ def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
         run.write_config(config)
         say(f"run directory: {run.path}")
         return _train(entry, run, repro, batches, budget, scorers, request.seed, device, say,
-                      acceleration=request.acceleration, data_root=request.data_root)
+                      acceleration=request.acceleration, data_root=request.data_root, trainer_class=trainer)
 
 
 def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceBatches, budget: Budget,
            scorers: list[Scorer], seed: int, device: torch.device, say, resume: dict | None = None,
-           acceleration: Acceleration | None = None, data_root: Path | None = None) -> RunDir:
+           acceleration: Acceleration | None = None, data_root: Path | None = None, trainer_class=Trainer) -> RunDir:
     """Train (from scratch or from a checkpoint's state), score, and write the result."""
 
     def evaluate_now(progress: Progress, grid: bool = True) -> list[dict]:
@@ -194,7 +199,7 @@ def _train(entry: PaperEntry, run: RunDir, repro: Reproduction, batches: DeviceB
                          run.curves() if resume else (), enabled=distributed.current().main)
     batches = distributed.prepare(repro, batches, seed, progress.g_steps)  # DDP: wrap networks, shard batches
     stop = StopOnSignal()
-    trainer = Trainer(repro, batches, budget, Callbacks(
+    trainer = trainer_class(repro, batches, budget, Callbacks(
         log=lambda record: (run.log({"kind": "loss", **record}), monitor.losses(record)),
         evaluate=evaluate_now if scorers else None,
         checkpoint=checkpoint_now,

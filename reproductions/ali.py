@@ -69,6 +69,7 @@ class JointDiscriminator(nn.Module):
 
 class ALI(Reproduction):
     Hyperparameters = Hyperparameters
+    stackable_seeds: ClassVar[bool] = True  # tests/test_stacked_seeds.py
     data_kinds: ClassVar[tuple[str, ...]] = ("points", "images")
 
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):

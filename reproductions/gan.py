@@ -185,6 +185,7 @@ class Discriminator(nn.Module):
 
 class GAN(Reproduction):
     Hyperparameters = Hyperparameters
+    stackable_seeds: ClassVar[bool] = True  # tests/test_stacked_seeds.py
     data_kinds: ClassVar[tuple[str, ...]] = ("images", "points")
 
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):

@@ -76,6 +76,7 @@ def pack(samples: torch.Tensor, m: int) -> torch.Tensor:
 
 class PacGAN(Reproduction):
     Hyperparameters = Hyperparameters
+    stackable_seeds: ClassVar[bool] = True  # tests/test_stacked_seeds.py
     data_kinds: ClassVar[tuple[str, ...]] = ("points", "images")
 
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
@@ -99,6 +100,10 @@ class PacGAN(Reproduction):
         betas = (hp.beta1, hp.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=hp.g_lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=hp.d_lr, betas=betas)
+
+    def check_stackable(self, batch_size: int) -> None:
+        if batch_size % self.hp.packing:  # the left-over samples would pack with the next seed's
+            raise ValueError(f"a batch of {batch_size} is not whole packs of {self.hp.packing}")
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return torch.randn(n, self.hp.z_dim, device=self.device, generator=generator)

@@ -82,6 +82,7 @@ def differentiable_adam_step(params: dict[str, torch.Tensor], grads: Sequence[to
 
 class UnrolledGAN(Reproduction):
     Hyperparameters = Hyperparameters
+    stackable_seeds: ClassVar[bool] = True  # tests/test_stacked_seeds.py
     data_kinds: ClassVar[tuple[str, ...]] = ("points", "images")
 
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
