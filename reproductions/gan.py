@@ -185,7 +185,6 @@ class Discriminator(nn.Module):
 
 class GAN(Reproduction):
     Hyperparameters = Hyperparameters
-    stackable_seeds: ClassVar[bool] = True  # tests/test_stacked_seeds.py
     data_kinds: ClassVar[tuple[str, ...]] = ("images", "points")
 
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
@@ -198,6 +197,8 @@ class GAN(Reproduction):
         self.G.apply(lambda m: init(m, hp.g_init_range))
         self.D.apply(lambda m: init(m, hp.d_init_range))
         self.opt_G, self.opt_D = (self._optimizer(net) for net in (self.G, self.D))
+
+    stackable_seeds: ClassVar[bool] = True  # on its MLPs; tests/test_stacked_seeds.py
 
     def _optimizer(self, net: nn.Module) -> torch.optim.Optimizer:
         if self.hp.optimizer == "adam":

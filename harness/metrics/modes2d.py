@@ -74,6 +74,16 @@ class ModesProtocol:
         return asdict(self)
 
 
+def sample_in_batches(sample: Callable[[int, torch.Generator], torch.Tensor], num_samples: int, seed: int,
+                      device: torch.device, each: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """`num_samples` draws of `sample(n, generator)` in batches of SAMPLE_BATCH from one generator seeded
+    with `seed` (so a score never depends on the global random state), each batch mapped by `each`
+    (to the CPU, to mode numbers) before the next is drawn, and concatenated."""
+    generator = torch.Generator(device=device).manual_seed(seed)
+    return torch.cat([each(sample(min(SAMPLE_BATCH, num_samples - start), generator))
+                      for start in range(0, num_samples, SAMPLE_BATCH)])
+
+
 class ModesEvaluator:
     """Scores a sampler of 2D points against its dataset's mixture."""
 
@@ -83,10 +93,7 @@ class ModesEvaluator:
         self.device = device
 
     def samples(self, sample: Callable[[int, torch.Generator], torch.Tensor], seed: int) -> torch.Tensor:
-        generator = torch.Generator(device=self.device).manual_seed(seed)
-        n = self.protocol.num_samples
-        chunks = [sample(min(SAMPLE_BATCH, n - start), generator).float().cpu() for start in range(0, n, SAMPLE_BATCH)]
-        return torch.cat(chunks)
+        return sample_in_batches(sample, self.protocol.num_samples, seed, self.device, lambda x: x.float().cpu())
 
     def score(self, sample: Callable[[int, torch.Generator], torch.Tensor], seed: int) -> dict[str, float | None]:
         points = self.samples(sample, seed)

@@ -23,11 +23,11 @@ from typing import Callable
 import torch
 
 from harness.batches import to_uint8
+from harness.metrics.modes2d import sample_in_batches
 from harness.metrics.mnist_classifier import (MIN_TEST_ACCURACY, ClassifierSpec, ClassifierTraining, MnistCNN,
                                               mnist_classifier, predict_digits)
 from harness.stacked_mnist import NUM_MODES, mode_of
 
-SAMPLE_BATCH = 500
 # The classifier every score uses; tests swap in a tiny budget (its spec is recorded either way).
 CLASSIFIER_TRAINING = ClassifierTraining()
 CLASSIFIER_MIN_ACCURACY = MIN_TEST_ACCURACY
@@ -83,10 +83,8 @@ class StackedModesEvaluator:
         self.device = device
 
     def modes(self, sample: Callable[[int, torch.Generator], torch.Tensor], seed: int) -> torch.Tensor:
-        generator = torch.Generator(device=self.device).manual_seed(seed)
-        n = self.protocol.num_samples
-        return torch.cat([image_modes(self.classifier, to_uint8(sample(min(SAMPLE_BATCH, n - start), generator)).cpu())
-                          for start in range(0, n, SAMPLE_BATCH)])
+        return sample_in_batches(sample, self.protocol.num_samples, seed, self.device,
+                                 lambda images: image_modes(self.classifier, to_uint8(images).cpu()))
 
     def score(self, sample: Callable[[int, torch.Generator], torch.Tensor], seed: int) -> dict[str, float]:
         return stacked_modes(self.modes(sample, seed), self.protocol.num_modes).metrics()
