@@ -208,6 +208,7 @@ def run(
     variant: Optional[str] = typer.Option(None, help="a registry variant (default: the entry's default_variant)"),
     budget: str = typer.Option("quick", help="smoke, quick, standard or paper"),
     seed: int = typer.Option(0),
+    seeds: Optional[str] = typer.Option(None, help="train these seeds together, e.g. 0-4 or 0,2,5: one run directory each (papers that declare stackable seeds)"),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N"),
     data_root: Optional[Path] = typer.Option(None, help="dataset files (default $GAN_BENCH_DATA or ./data)"),
     download: bool = typer.Option(True, help="download missing datasets with torchvision"),
@@ -246,6 +247,14 @@ def run(
         acceleration=Acceleration(amp=amp, channels_last=channels_last, compile=compile_,
                                   data_on_device=data_on_device),
     )
+    if seeds is not None:
+        from harness.stacked_training import parse_seeds, train_seeds_together
+
+        if seed != 0:
+            raise GanBenchError("--seed and --seeds: give one of them")
+        for run_dir in train_seeds_together(entry, request, parse_seeds(seeds), say=typer.echo):
+            print_result(run_dir)
+        return
     run_dir = train_paper(entry, request, say=typer.echo)
     print_result(run_dir)
 

@@ -42,6 +42,7 @@ from harness.schema import PaperEntry
 from harness.scoring import Scorer, build_scorers
 from harness.seeds import check_seed
 from harness.storage import remove_stale_temporaries
+from harness.trainer import Trainer
 
 D_STEPS_SURVEYED = 10_000  # G steps whose D step counts give a run's recorded D steps per G step
 
@@ -66,6 +67,8 @@ class RunRequest:
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     cache: Path | None = None
     acceleration: Acceleration = field(default_factory=Acceleration)
+    # The seeds trained together with this one (harness.stacked_training), recorded in the config.
+    stacked_seeds: tuple[int, ...] = ()
 
 
 def pick_device(name: str) -> torch.device:
@@ -202,7 +205,9 @@ def _path(value: str | None) -> Path | None:
 
 
 # -------------------------------------------------------------------------------------------- run
-def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
+def train_paper(entry: PaperEntry, request: RunRequest, say=print, trainer=Trainer) -> RunDir:
+    """`trainer` builds the training loop (Trainer's signature): harness.stacked_training passes its
+    SeedSlot, so stacked seeds share every step before and after training with a lone run."""
     spec = entry.reproduction
     if spec is None:
         raise GanBenchError(f"{entry.id} is catalogued but not implemented (no reproduction block)")
@@ -244,6 +249,7 @@ def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
         "d_steps_per_g_step": d_steps_per_g_step(parts.repro, parts.budget), "device": str(device),
         "data_root": asked["data_root"], "extractor": extractor.to_dict() if extractor else None,
         "acceleration": asked["acceleration"],
+        **({"stacked_seeds": list(request.stacked_seeds)} if request.stacked_seeds else {}),
         # The code that trains is the code at the start: later commits must not claim this run.
         "provenance": provenance(device),
     }
@@ -253,7 +259,7 @@ def train_paper(entry: PaperEntry, request: RunRequest, say=print) -> RunDir:
     with run_locked_here(run.path, "training"):
         run.write_config(config)
         say(f"run directory: {run.path}")
-        phases = Phases(parts, run, say)
+        phases = Phases(parts, run, say, trainer_class=trainer)
         return phases.finish(phases.train(), config)
 
 

@@ -60,8 +60,9 @@ def score_entry(protocol: Protocol, record: dict) -> dict:
 class Phases:
     """Training, then finishing, of one assembled run in its run directory (rank 0's writes only)."""
 
-    def __init__(self, parts: "Assembly", run: RunDir, say=print):
-        self.parts, self.run, self.say = parts, run, say
+    def __init__(self, parts: "Assembly", run: RunDir, say=print, trainer_class=Trainer):
+        # trainer_class: Trainer's signature; harness.stacked_training passes one seed's slot of a stack.
+        self.parts, self.run, self.say, self.trainer_class = parts, run, say, trainer_class
         self.monitor: RunMonitor | None = None
         self.resumed = False
 
@@ -82,7 +83,7 @@ class Phases:
                                             run.curves() if resume else (), enabled=ddp.main)
         batches = ddp.prepare(repro, parts.batches, parts.seed, progress.g_steps)  # DDP: wrap networks, shard batches
         stop = StopOnSignal()
-        trainer = Trainer(repro, batches, parts.budget, Callbacks(
+        trainer = self.trainer_class(repro, batches, parts.budget, Callbacks(
             log=lambda record: (run.log({"kind": "loss", **record}), monitor.losses(record)),
             evaluate=self.evaluate if parts.scorers else None,
             checkpoint=lambda progress: self._checkpoint(trainer, progress),

@@ -89,6 +89,11 @@ class Reproduction:
     # "batch-stats" (train mode: each scoring batch is normalised by its own statistics, as
     # pytorch/examples' DCGAN or improved_wgan_training sample). Recorded in every result.
     sampling: ClassVar[SamplingMode] = "running-stats"
+    # Whether several seeds of one cell may train as one stack of networks (`gan-bench run --seeds`,
+    # harness.stacked_seeds): declared once tests/test_stacked_seeds.py shows each stacked seed
+    # matches its lone run. Needs networks of Linear/BatchNorm1d layers and a step that never mixes
+    # batch rows (a reduction over the batch is refused; `check_stackable` refuses what it cannot see).
+    stackable_seeds: ClassVar[bool] = False
 
     def __init__(self, data: DataSpec, hp: Any, device: torch.device):
         # A class-conditional model (not a two-domain one: its labels are the domains) needs classes.
@@ -97,6 +102,10 @@ class Reproduction:
         self.data = data
         self.hp = hp
         self.device = device
+
+    def check_stackable(self, batch_size: int) -> None:
+        """Raise ValueError where stacked seeds at this batch size would mix seeds' rows (e.g. packs that
+        straddle two seeds' batches); most reproductions have nothing to check."""
 
     # -- the training step --------------------------------------------------------------------------
     def plan(self, g_steps: int, batch_size: int) -> None:

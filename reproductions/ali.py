@@ -31,7 +31,7 @@ from harness.batches import Batch
 from harness.reproduction import DataSpec, Reproduction
 
 from reproductions.parts.losses import binary_accuracy, d_loss_gan
-from reproductions.parts.mode_nets import Activation, Init, MaxoutMLP, initialise, mlp
+from reproductions.parts.mode_nets import Activation, Init, MaxoutMLP, initialise_on, mlp
 
 
 @dataclass(frozen=True)
@@ -73,21 +73,18 @@ class ALI(Reproduction):
 
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
         super().__init__(data, hp, device)
-        x_features = data.features
-        e_in = 2 * x_features if hp.stochastic_encoder else x_features
+        x_features = data.features  # ALI's E reads concat(x, ε) with ε of x's size, BiGAN's E x alone
+        e_in = x_features * (2 if hp.stochastic_encoder else 1)
         self.E = mlp(e_in, hp.e_hidden, hp.e_layers, hp.z_dim, hp.activation, hp.batchnorm, hp.bn_momentum)
         self.G = mlp(hp.z_dim, hp.g_hidden, hp.g_layers, x_features, hp.activation, hp.batchnorm, hp.bn_momentum)
         self.D = JointDiscriminator(x_features, hp.z_dim, hp.d_units, hp.d_pieces, hp.d_layers)
-        for net in (self.E, self.G, self.D):
-            initialise(net, hp.init, hp.init_scale)
-            net.to(device)
+        initialise_on(device, hp.init, hp.init_scale, self.E, self.G, self.D)
         betas = (hp.beta1, hp.beta2)
         # ALI's generator_parameters are G's and E's together: one objective, one optimiser.
         self.opt_GE = torch.optim.Adam([*self.G.parameters(), *self.E.parameters()], lr=hp.lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=hp.lr, betas=betas)
 
-    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.hp.z_dim, device=self.device, generator=generator)
+    stackable_seeds: ClassVar[bool] = True  # tests/test_stacked_seeds.py
 
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         out = self.G(z)
@@ -121,11 +118,8 @@ class ALI(Reproduction):
 
     @torch.no_grad()
     def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        was_training = self.G.training
-        self.G.eval()  # batchnorm from running statistics
-        out = self.generate(self.noise(n, generator))
-        self.G.train(was_training)
-        return out
+        with self.sampling_mode(self.G):  # batchnorm from running statistics
+            return self.generate(self.noise(n, generator))
 
 
 REPRODUCTION = ALI

@@ -198,6 +198,8 @@ class GAN(Reproduction):
         self.D.apply(lambda m: init(m, hp.d_init_range))
         self.opt_G, self.opt_D = (self._optimizer(net) for net in (self.G, self.D))
 
+    stackable_seeds: ClassVar[bool] = True  # on its MLPs; tests/test_stacked_seeds.py
+
     def _optimizer(self, net: nn.Module) -> torch.optim.Optimizer:
         if self.hp.optimizer == "adam":
             return torch.optim.Adam(net.parameters(), lr=self.hp.lr, betas=(self.hp.beta1, 0.999))

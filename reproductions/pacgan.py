@@ -37,7 +37,7 @@ from harness.reproduction import DataSpec, Reproduction
 from reproductions import dcgan
 from reproductions.parts.losses import binary_accuracy, d_loss_gan, g_loss_nonsaturating
 from reproductions.parts.mode_nets import (Activation, Init, MaxoutMLP, SmallDCDiscriminator, SmallDCGenerator,
-                                           initialise, mlp)
+                                           adams, initialise_on, mlp)
 
 
 @dataclass(frozen=True)
@@ -80,9 +80,9 @@ class PacGAN(Reproduction):
 
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
         super().__init__(data, hp, device)
-        if hp.packing < 1:
-            raise ValueError(f"packing must be >= 1, got {hp.packing}")
         m = hp.packing
+        if m < 1:
+            raise ValueError(f"packing must be >= 1, got {m}")
         if hp.architecture == "mlp":
             self.G = mlp(hp.z_dim, hp.g_hidden, hp.g_layers, data.features, hp.g_activation, hp.g_batchnorm,
                          hp.bn_momentum)
@@ -93,15 +93,15 @@ class PacGAN(Reproduction):
         else:
             self.G = dcgan.Generator(hp.z_dim, data.channels, data.resolution, hp.g_width)
             self.D = dcgan.Discriminator(m * data.channels, data.resolution, hp.d_width, 0.2)
-        for net in (self.G, self.D):
-            initialise(net, hp.init, hp.init_scale)
-            net.to(device)
-        betas = (hp.beta1, hp.beta2)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=hp.g_lr, betas=betas)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=hp.d_lr, betas=betas)
+        initialise_on(device, hp.init, hp.init_scale, self.G, self.D)
+        self.opt_G, self.opt_D = adams((hp.g_lr, hp.d_lr), (hp.beta1, hp.beta2), self.G, self.D)
 
-    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.hp.z_dim, device=self.device, generator=generator)
+    # Seeds stack (harness.stacked_seeds) when each seed's batch is whole packs: tests/test_stacked_seeds.py
+    stackable_seeds: ClassVar[bool] = True
+
+    def check_stackable(self, batch_size: int) -> None:
+        if batch_size % self.hp.packing:  # the left-over samples would pack with the next seed's
+            raise ValueError(f"a batch of {batch_size} is not whole packs of {self.hp.packing}")
 
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         return self.G(z).view(z.shape[0], *self.data.shape)
@@ -140,11 +140,8 @@ class PacGAN(Reproduction):
 
     @torch.no_grad()
     def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        was_training = self.G.training
-        self.G.eval()  # batchnorm from running statistics: a sample never depends on its batch-mates
-        out = self.generate(self.noise(n, generator))
-        self.G.train(was_training)
-        return out
+        with self.sampling_mode(self.G):  # batchnorm from running statistics: no sample depends on its batch-mates
+            return self.generate(self.noise(n, generator))
 
 
 REPRODUCTION = PacGAN

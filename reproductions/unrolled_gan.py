@@ -30,7 +30,7 @@ from harness.batches import Batch
 from harness.reproduction import DataSpec, Reproduction
 
 from reproductions.parts.losses import binary_accuracy, d_loss_gan
-from reproductions.parts.mode_nets import Activation, Init, SmallDCDiscriminator, SmallDCGenerator, initialise, mlp
+from reproductions.parts.mode_nets import Activation, Init, SmallDCDiscriminator, SmallDCGenerator, adams, initialise_on, mlp
 
 
 @dataclass(frozen=True)
@@ -94,14 +94,10 @@ class UnrolledGAN(Reproduction):
         else:
             self.G = SmallDCGenerator(hp.z_dim, data.channels)
             self.D = SmallDCDiscriminator(data.channels, hp.d_width)
-        for net in (self.G, self.D):
-            initialise(net, hp.init, hp.init_scale)
-        self.G.to(device), self.D.to(device)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=hp.g_lr, betas=(hp.beta1, hp.beta2), eps=hp.adam_eps)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=hp.d_lr, betas=(hp.beta1, hp.beta2), eps=hp.adam_eps)
+        initialise_on(device, hp.init, hp.init_scale, self.G, self.D)
+        self.opt_G, self.opt_D = adams((hp.g_lr, hp.d_lr), (hp.beta1, hp.beta2), self.G, self.D, eps=hp.adam_eps)
 
-    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.hp.z_dim, device=self.device, generator=generator)
+    stackable_seeds: ClassVar[bool] = True  # the mlp nets; the unrolled Adam steps are elementwise
 
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         return self.G(z).view(z.shape[0], *self.data.shape)
@@ -164,11 +160,8 @@ class UnrolledGAN(Reproduction):
 
     @torch.no_grad()
     def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        was_training = self.G.training
-        self.G.eval()  # batchnorm (small-dc) from running statistics
-        out = self.generate(self.noise(n, generator))
-        self.G.train(was_training)
-        return out
+        with self.sampling_mode(self.G):  # batchnorm (small-dc) from running statistics
+            return self.generate(self.noise(n, generator))
 
 
 REPRODUCTION = UnrolledGAN

@@ -31,7 +31,7 @@ from harness.batches import Batch
 from harness.reproduction import DataSpec, Reproduction
 
 from reproductions.parts.losses import binary_accuracy, d_loss_gan
-from reproductions.parts.mode_nets import Activation, Init, initialise, mlp
+from reproductions.parts.mode_nets import Activation, Init, adams, initialise_on, mlp
 
 
 @dataclass(frozen=True)
@@ -76,16 +76,10 @@ class VEEGAN(Reproduction):
         self.G = mlp(hp.z_dim + hp.eps_dim, hp.hidden, hp.layers, data.features, hp.activation)
         self.F = mlp(data.features, hp.hidden, hp.layers, hp.z_dim, hp.activation)  # the reconstructor
         self.D = JointDiscriminator(data.features, hp.z_dim, hp.d_hidden, hp.d_layers, hp.activation)
-        for net in (self.G, self.F, self.D):
-            initialise(net, hp.init, hp.init_scale)
-            net.to(device)
-        betas = (hp.beta1, hp.beta2)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=hp.lr, betas=betas)
-        self.opt_F = torch.optim.Adam(self.F.parameters(), lr=hp.lr, betas=betas)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=hp.lr, betas=betas)
+        initialise_on(device, hp.init, hp.init_scale, self.G, self.F, self.D)
+        self.opt_G, self.opt_F, self.opt_D = adams((hp.lr,) * 3, (hp.beta1, hp.beta2), self.G, self.F, self.D)
 
-    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.hp.z_dim, device=self.device, generator=generator)
+    stackable_seeds: ClassVar[bool] = True  # tests/test_stacked_seeds.py
 
     def generate(self, z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """x_g ~ q_γ(x|z): G on z and its own extra noise ε (Algorithm 1, line 4)."""

@@ -58,35 +58,56 @@ def mode_coverage(points: torch.Tensor, centers: torch.Tensor, std: float,
 
 
 @dataclass(frozen=True)
-class ModesProtocol:
-    """How a mode-coverage score is measured; scores are comparable only when every field is equal."""
+class GenerationProtocol:
+    """What every mode-count protocol names first, and what scoring's callers ask every protocol: mode
+    counts are never per domain or a translation."""
 
     dataset: str
     num_samples: int
+    domain = None
+    task = "generation"
+
+
+@dataclass(frozen=True)
+class ModesProtocol(GenerationProtocol):
+    """How a mode-coverage score is measured; scores are comparable only when every field is equal."""
+
     num_modes: int
     mode_std: float
     threshold_std: float = HIGH_QUALITY_STD
     metric: str = "modes2d"
-    domain = None  # never per domain or a translation: the fields scoring's callers ask every protocol for
-    task = "generation"
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-class ModesEvaluator:
+Sampler = Callable[[int, torch.Generator], torch.Tensor]
+
+
+class SampledEvaluator:
+    """An evaluator that draws `protocol.num_samples` from a sampler, in batches of SAMPLE_BATCH."""
+
+    def __init__(self, protocol, device: torch.device):
+        self.protocol = protocol
+        self.device = device
+
+    def draw(self, sample: Sampler, seed: int, each: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """The samples from one generator seeded with `seed` (a score never depends on the global random
+        state), each batch mapped by `each` (to the CPU, to mode numbers) before the next is drawn."""
+        generator = torch.Generator(device=self.device).manual_seed(seed)
+        n = self.protocol.num_samples
+        return torch.cat([each(sample(min(SAMPLE_BATCH, n - start), generator)) for start in range(0, n, SAMPLE_BATCH)])
+
+
+class ModesEvaluator(SampledEvaluator):
     """Scores a sampler of 2D points against its dataset's mixture."""
 
     def __init__(self, protocol: ModesProtocol, mixture: Mixture, device: torch.device):
-        self.protocol = protocol
+        super().__init__(protocol, device)
         self.mixture = mixture
-        self.device = device
 
-    def samples(self, sample: Callable[[int, torch.Generator], torch.Tensor], seed: int) -> torch.Tensor:
-        generator = torch.Generator(device=self.device).manual_seed(seed)
-        n = self.protocol.num_samples
-        chunks = [sample(min(SAMPLE_BATCH, n - start), generator).float().cpu() for start in range(0, n, SAMPLE_BATCH)]
-        return torch.cat(chunks)
+    def samples(self, sample: Sampler, seed: int) -> torch.Tensor:
+        return self.draw(sample, seed, lambda x: x.float().cpu())
 
     def score(self, sample: Callable[[int, torch.Generator], torch.Tensor], seed: int) -> dict[str, float | None]:
         points = self.samples(sample, seed)

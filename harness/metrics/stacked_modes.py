@@ -23,11 +23,11 @@ from typing import Callable
 import torch
 
 from harness.batches import to_uint8
+from harness.metrics.modes2d import GenerationProtocol, SampledEvaluator
 from harness.metrics.mnist_classifier import (MIN_TEST_ACCURACY, ClassifierSpec, ClassifierTraining, MnistCNN,
                                               mnist_classifier, predict_digits)
 from harness.stacked_mnist import NUM_MODES, mode_of
 
-SAMPLE_BATCH = 500
 # The classifier every score uses; tests swap in a tiny budget (its spec is recorded either way).
 CLASSIFIER_TRAINING = ClassifierTraining()
 CLASSIFIER_MIN_ACCURACY = MIN_TEST_ACCURACY
@@ -58,35 +58,27 @@ def image_modes(classifier: MnistCNN, images: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class StackedModesProtocol:
+class StackedModesProtocol(GenerationProtocol):
     """How a Stacked MNIST mode count is measured; counts are comparable only when every field is equal."""
 
-    dataset: str
-    num_samples: int
     classifier: ClassifierSpec
     num_modes: int = NUM_MODES
     metric: str = "stacked-modes"
-    domain = None  # never per domain or a translation: the fields scoring's callers ask every protocol for
-    task = "generation"
 
     def to_dict(self) -> dict:
         return {"dataset": self.dataset, "num_samples": self.num_samples, "num_modes": self.num_modes,
                 "metric": self.metric, "classifier": self.classifier.to_dict()}
 
 
-class StackedModesEvaluator:
+class StackedModesEvaluator(SampledEvaluator):
     """Scores a sampler of stacked images in [-1, 1] by the modes its samples hit."""
 
     def __init__(self, protocol: StackedModesProtocol, classifier: MnistCNN, device: torch.device):
-        self.protocol = protocol
+        super().__init__(protocol, device)
         self.classifier = classifier
-        self.device = device
 
     def modes(self, sample: Callable[[int, torch.Generator], torch.Tensor], seed: int) -> torch.Tensor:
-        generator = torch.Generator(device=self.device).manual_seed(seed)
-        n = self.protocol.num_samples
-        return torch.cat([image_modes(self.classifier, to_uint8(sample(min(SAMPLE_BATCH, n - start), generator)).cpu())
-                          for start in range(0, n, SAMPLE_BATCH)])
+        return self.draw(sample, seed, lambda images: image_modes(self.classifier, to_uint8(images).cpu()))
 
     def score(self, sample: Callable[[int, torch.Generator], torch.Tensor], seed: int) -> dict[str, float]:
         return stacked_modes(self.modes(sample, seed), self.protocol.num_modes).metrics()

@@ -12,7 +12,7 @@ VEEGAN, PacGAN and ALI/BiGAN. Only architecture lives here; each paper's objecti
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Sequence
 
 import torch
 from torch import nn
@@ -72,6 +72,19 @@ def initialise(net: nn.Module, scheme: Init, scale: float) -> None:
                 raise ValueError(f"unknown init scheme {scheme!r}")
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
+
+
+def initialise_on(device: torch.device, scheme: Init, scale: float, *nets: nn.Module) -> None:
+    """`initialise` each net in turn (the papers' draw order), then move it to `device`."""
+    for net in nets:
+        initialise(net, scheme, scale)
+        net.to(device)
+
+
+def adams(lrs: Sequence[float], betas: tuple[float, float], *nets: nn.Module, eps: float = 1e-8) -> list[torch.optim.Adam]:
+    """One Adam per net, net i at learning rate lrs[i], all with the same betas and eps (the 2D papers'
+    setup: each network its own optimiser)."""
+    return [torch.optim.Adam(net.parameters(), lr=lr, betas=betas, eps=eps) for lr, net in zip(lrs, nets, strict=True)]
 
 
 class SmallDCGenerator(nn.Module):
