@@ -44,7 +44,9 @@ class Hyperparameters:
     hidden: int = 1000  # every net: two hidden layers of 1,000 ReLU units
     hidden_layers: int = 2
     reconstruction_lr: float = 0.01  # the reconstruction phase's SGD
-    regularization_lr: float = 0.1  # the regularization phase's SGD (D and the encoder as generator)
+    # The regularization phase's SGD (D and the encoder as generator). Our reading of appendix A was 0.1;
+    # at 0.1 with momentum 0.9 the smoke run diverged (non-finite D loss), so 0.01, as the reconstruction phase.
+    regularization_lr: float = 0.01
     momentum: float = 0.9
 
 
@@ -74,7 +76,8 @@ class AAE(Reproduction):
         pixels = to_unit_interval(real[-1].images)
         # Reconstruction phase: encoder and decoder on the reconstruction error (sigmoid outputs).
         logits = self.G(self.encode(pixels))
-        loss_rec = F.binary_cross_entropy_with_logits(logits, pixels, reduction="none").flatten(1).sum(1).mean()
+        # Mean over pixels, not summed: summed over 784 pixels, SGD at lr 0.01 with momentum 0.9 diverges.
+        loss_rec = F.binary_cross_entropy_with_logits(logits, pixels)
         self.update(self.opt_AE, loss_rec)
 
         # Regularization phase, first D: prior samples are "real", the encoder's codes "fake".
