@@ -85,6 +85,8 @@ def identity_problem(record: dict) -> str | None:
 def result_problem(result: dict) -> str | None:
     """The first reason `result` cannot be used, or None."""
     for name in ("paper", "dataset"):
+        if name not in result:
+            return f"the result is missing its {name!r}"
         if not _text(result.get(name)):
             return f"{name} is {str(result.get(name))[:30]!r}"
     if result.get("seed") is not None and not _count(result.get("seed")):

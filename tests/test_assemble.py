@@ -71,7 +71,7 @@ def test_run_resume_and_evaluate_build_the_same_model_through_assemble(toy_paper
 # ------------------------------------------------------------------------------- D steps per G step
 def test_sngan_records_the_d_steps_its_reproduction_takes_not_its_hyperparameter(monkeypatch, tmp_path):
     class NoPhases:  # only the config matters here: nothing is trained
-        def __init__(self, parts, run, say):
+        def __init__(self, parts, run, say, **_):
             self.run = run
 
         def train(self):

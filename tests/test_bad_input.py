@@ -70,7 +70,7 @@ RUN_CASES = [
     ("zero batch", ["run", "dcgan", "--batch-size", "0"], "budget: batch_size"),
     ("negative kimg", ["run", "dcgan", "--kimg", "-1"], "budget: kimg"),
     ("bad real split", ["run", "dcgan", "--real-split", "valid"], "budget: real_split"),
-    ("catalogued only", ["run", "aae"], "catalogued but not implemented"),
+    ("catalogued only", ["run", "catgan"], "catalogued but not implemented"),
     ("unknown hyperparameter", ["run", "dcgan", "--set", "learning_rate=1"], "unknown hyperparameter 'learning_rate'"),
     ("wrong hyperparameter type", ["run", "dcgan", "--set", "lr=fast"], "hyperparameter lr"),
     ("malformed --set", ["run", "dcgan", "--set", "lr"], "--set expects key=value"),
@@ -150,5 +150,5 @@ def test_result_with_missing_fields(dcgan_smoke_run, tmp_path, cli):
     (run / "result.json").write_text('{"paper": "dcgan"}')
     before = snapshot(run)
     proc = in_process(cli, "evaluate", run, "--device", "cpu")
-    assert_one_line_error(proc, "result is missing")
+    assert_one_line_error(proc, "the result is missing its 'dataset'")
     assert snapshot(run) == before

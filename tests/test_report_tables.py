@@ -139,7 +139,7 @@ def test_a_paper_number_stands_beside_ours_only_under_the_tables_protocol(tmp_pa
     text = markdown([verified])
     assert "Table 2, against the test split) is not beside ours: the paper's real images are test split" in text
     assert "| 20.00 | +2.00 |" in text
-    files, _ = build_site(tmp_path / "runs", registry)
+    files, *_ = build_site(tmp_path / "runs", registry)
     html = files["index.html"].decode()
     assert "paper FID 25.00 (Table 2, against the test split) is not beside ours: the paper&#39;s real images" in html
 
@@ -212,7 +212,7 @@ def test_a_table_shows_the_real_data_floor_at_its_protocol_or_the_command_for_it
     assert board64.floor is None
     assert board64.floor_command == ("gan-bench score-real --dataset mnist --split test --against train --samples 64 "
                                      "--extractor torch-fidelity --runs-dir RUNS_DIR")
-    files, _ = build_site(runs, registry)
+    files, *_ = build_site(runs, registry)
     html = files["index.html"].decode()
     assert f"--samples 64 --extractor torch-fidelity --runs-dir {runs}</code> would measure it" in html
     assert html.count('<tr class="real-floor">') == 1  # the 1k table's

@@ -163,7 +163,7 @@ def test_a_cancelled_cell_is_resumed_by_the_relaunch_and_nothing_else_is_submitt
     spec = write_spec(tmp_path / "sweep.yaml", slurm, ["gan"], [0, 1], parallelism=2, **LONG_RUN)
     runs = tmp_path / "runs"
     assert cli("sweep", "--sweep", spec).exit_code == 0
-    jobs = {record["cell"].rsplit("/", 1)[1]: record["job_id"] for record in ledger(spec)}
+    jobs = {record["cell"].split(" ")[0].rsplit("/", 1)[1]: record["job_id"] for record in ledger(spec)}  # "<row>/…/<seed> v1"
     wait_for(lambda: checkpoint_step(runs, "gan", 1) >= 40, "a checkpoint of seed 1")
     slurm.command("scancel", jobs["1"])
     wait_for(lambda: not slurm.queue(*jobs.values()), "both jobs to leave the queue")
