@@ -41,6 +41,12 @@ class RealFloorRecord(BaseModel):
     extractor_label: str
     metrics: dict[str, float]
     command: str = Field(description="the gan-bench command that measured it")
+    # Provenance, as a run's result.json records it (harness.provenance): when, on what, from which code,
+    # and how long it took. Optional so that a floor stored before these fields existed still reads back.
+    measured_at: str | None = Field(default=None, max_length=64, description="UTC time the measurement ended (ISO 8601)")
+    wall_clock_s: float | None = Field(default=None, ge=0, description="seconds the measurement took, features included")
+    hardware: str | None = Field(default=None, max_length=300, description="the device and platform it ran on")
+    code_commit: str | None = Field(default=None, max_length=80, description="the gan-bench git commit ('+dirty' if changed)")
 
     @field_validator("metrics")
     @classmethod
@@ -49,6 +55,15 @@ class RealFloorRecord(BaseModel):
         if bad:
             raise ValueError(f"non-finite metric {bad[0]!r}")
         return value
+
+    @property
+    def provenance_line(self) -> str:
+        """'measured 2026-12-01T… on cpu (…, 1 thread), 2310 s, code 1a2b3c4': what is known of it, or that nothing is."""
+        where = " ".join(part for part in (f"measured {self.measured_at}" if self.measured_at else "",
+                                           f"on {self.hardware}" if self.hardware else "") if part)
+        known = [part for part in (where, f"{self.wall_clock_s:.0f} s" if self.wall_clock_s is not None else "",
+                                   f"code {self.code_commit}" if self.code_commit else "") if part]
+        return ", ".join(known) if known else "provenance not recorded (stored before floors recorded it)"
 
     @property
     def file_name(self) -> str:

@@ -5,6 +5,7 @@ Kept out of harness/cli.py so that file stays a thin index of commands; cli.py r
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -37,8 +38,10 @@ def score_real(
     if runs_dir is not None and runs_dir.exists() and not runs_dir.is_dir():
         raise GanBenchError(f"--runs-dir {runs_dir}: not a folder")
     spec = resolve_extractor(extractor, extractor_weights)
+    started = time.monotonic()
     floor = measure(dataset, split, against, samples, spec, pick_device(device), data_root, cache_dir,
                     random_seed=seed if random else None, real_samples=real_samples)
+    took = time.monotonic() - started
     m = floor.metrics
     typer.echo(f"FID {m['fid']:.4f}")
     typer.echo(f"KID {m['kid_mean']:.6f} ± {m['kid_std']:.6f}")
@@ -53,7 +56,7 @@ def score_real(
         command = floor_command(dataset, split, against, samples, real_count, seed if random else None, spec.kind,
                                 str(runs_dir))
         try:
-            path = write_floor(runs_dir, floor.record(command))
+            path = write_floor(runs_dir, floor.record(command, took))
         except OSError as exc:
             raise GanBenchError(f"cannot store the floor under {runs_dir}: {exc.strerror or exc}") from None
         typer.echo(f"stored {path}")

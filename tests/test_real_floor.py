@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import numpy as np
 import pytest
@@ -123,6 +124,21 @@ def test_runs_dir_stores_a_record_the_report_reads_back(cli, tiny_detector, tmp_
     assert floor.metrics["fid"] == pytest.approx(printed, abs=1e-4)  # the stored number is the printed one
     assert floor.command.startswith("gan-bench score-real --dataset mnist --split test --against train --samples 10 "
                                     "--real-samples 12") and f"--runs-dir {runs}" in floor.command
+    # Where, when and from which code it was measured, as a run's result records it.
+    assert datetime.fromisoformat(floor.measured_at).tzinfo is not None
+    assert floor.hardware.startswith("cpu, ") and floor.hardware.endswith("1 thread")  # conftest's one_thread
+    assert 0 < floor.wall_clock_s < 600 and floor.code_commit
+    assert floor.provenance_line.startswith(f"measured {floor.measured_at} on cpu")
+
+
+def test_a_floor_stored_before_provenance_reads_back_and_says_so(tmp_path):
+    from harness.real_floor_record import RealFloorRecord
+
+    old = {"dataset": "mnist", "resolution": 28, "split": "test", "against": "train", "samples": 10,
+           "real_samples": 10, "selection": "first", "extractor_kind": "torchscript", "extractor_sha256": "ab" * 32,
+           "extractor_label": "torchscript (abababab, unverified weights)", "metrics": {"fid": 1.0}, "command": "c"}
+    record = RealFloorRecord.model_validate(old)
+    assert record.measured_at is None and record.provenance_line.startswith("provenance not recorded")
 
 
 def test_without_runs_dir_nothing_is_stored(cli, tiny_detector, tmp_path, monkeypatch):

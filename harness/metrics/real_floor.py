@@ -35,17 +35,29 @@ class RealFloor:
     selection: str  # "first" or "random (seed N)"
     protocol: Protocol
     metrics: dict[str, float]
+    device: torch.device = torch.device("cpu")  # where the features were computed (the record's hardware)
 
-    def record(self, command: str):
-        """The floor as the runs directory stores it (harness.real_floor_record)."""
+    def record(self, command: str, wall_clock_s: float | None = None):
+        """The floor as the runs directory stores it (harness.real_floor_record), with where and when it was measured."""
+        from datetime import datetime, timezone
+
+        from harness.provenance import device_description, git_commit
         from harness.real_floor_record import RealFloorRecord
 
         spec = self.protocol.extractor
+        device = device_description(self.device)
+        hardware = ", ".join(str(device[k]) for k in ("type", "name") if device.get(k))
+        if "threads" in device:
+            hardware += f", {device['threads']} thread{'s' if device['threads'] != 1 else ''}"
+        code = git_commit()
+        commit = code["commit"][:12] + ("+dirty" if code.get("dirty") else "")
         return RealFloorRecord(
             dataset=self.dataset, resolution=self.protocol.resolution, split=self.split, against=self.against,
             samples=self.samples, real_samples=self.protocol.real_samples, selection=self.selection,
             extractor_kind=spec.kind, extractor_sha256=spec.weights_sha256, extractor_label=spec.label,
-            metrics=self.metrics, command=command)
+            metrics=self.metrics, command=command,
+            measured_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), wall_clock_s=wall_clock_s,
+            hardware=hardware, code_commit=commit)
 
     def to_dict(self) -> dict:
         return {"dataset": self.dataset, "split": self.split, "against": self.against, "samples": self.samples,
@@ -82,7 +94,7 @@ def score_real(dataset: str, split: str, against: str, samples: int, extractor: 
     selection = "first" if random_seed is None else f"random (seed {random_seed})"
     fake = _cached_features(evaluator, held_out.images, dataset, split, samples, random_seed)
     real = _cached_features(evaluator, reference.images, dataset, against, real_samples, random_seed)
-    return RealFloor(dataset, split, against, samples, selection, protocol, feature_metrics(fake, real, protocol))
+    return RealFloor(dataset, split, against, samples, selection, protocol, feature_metrics(fake, real, protocol), device)
 
 
 def _cached_features(evaluator: Evaluator, images: torch.Tensor, dataset: str, split: str, samples: int,
