@@ -207,7 +207,7 @@ def run(
     dataset: Optional[str] = typer.Option(None, help="default: the entry's default dataset"),
     variant: Optional[str] = typer.Option(None, help="a registry variant (default: the entry's default_variant)"),
     budget: str = typer.Option("quick", help="smoke, quick, standard or paper"),
-    seed: int = typer.Option(0),
+    seed: Optional[int] = typer.Option(None, help="the run's seed  [default: 0]"),
     seeds: Optional[str] = typer.Option(None, help="train these seeds together, e.g. 0-4 or 0,2,5: one run directory each (papers that declare stackable seeds)"),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N"),
     data_root: Optional[Path] = typer.Option(None, help="dataset files (default $GAN_BENCH_DATA or ./data)"),
@@ -238,7 +238,7 @@ def run(
     paper, _, named = paper.partition("@")
     entry = _registry().get(paper)
     request = RunRequest(
-        paper=paper, dataset=dataset, variant=variant or named or None, budget=budget, seed=seed, device=device, data_root=data_root, download=download,
+        paper=paper, dataset=dataset, variant=variant or named or None, budget=budget, seed=0 if seed is None else seed, device=device, data_root=data_root, download=download,
         runs_root=runs_dir, extractor=extractor, extractor_weights=extractor_weights, evaluate=evaluate,
         budget_overrides={"g_steps": g_steps, "batch_size": batch_size, "kimg": kimg, "wall_clock_s": wall_clock,
                           "eval_samples": eval_samples, "real_samples": real_samples, "real_split": real_split,
@@ -250,7 +250,7 @@ def run(
     if seeds is not None:
         from harness.stacked_training import parse_seeds, train_seeds_together
 
-        if seed != 0:
+        if seed is not None:  # even --seed 0: which of the two was meant is not for us to guess
             raise GanBenchError("--seed and --seeds: give one of them")
         for run_dir in train_seeds_together(entry, request, parse_seeds(seeds), say=typer.echo):
             print_result(run_dir)

@@ -170,3 +170,11 @@ def test_seed_lists(text, seeds):
 def test_bad_seed_lists_are_one_error(text):
     with pytest.raises(GanBenchError, match="--seeds"):
         parse_seeds(text)
+
+
+@pytest.mark.parametrize("given", ["0", "3"])
+def test_seed_and_seeds_together_are_one_error_even_for_seed_0(cli, tmp_path, given):
+    result = cli("run", "gan", "--dataset", "ring8", "--seeds", "0-1", "--seed", given, "--device", "cpu",
+                 "--runs-dir", tmp_path)
+    assert result.exit_code != 0 and "--seed and --seeds: give one of them" in result.output
+    assert not any(tmp_path.rglob("config.json"))  # refused before anything is written
