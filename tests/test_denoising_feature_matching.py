@@ -18,8 +18,12 @@ build = builder(dfm.DenoisingFeatureMatching, **TINY)
 def test_the_denoiser_works_on_ds_penultimate_layer(data):
     repro = build(data)
     images = batch(data).images
+    seen = []
+    hook = repro.D.net[-1].register_forward_hook(lambda module, args, out: seen.append(args[0].flatten(1)))
     phi, logit = repro.discriminate(images)
+    hook.remove()
     assert torch.allclose(logit, repro.D(images))  # Φ then d is D
+    assert torch.equal(phi, seen[0])  # Φ is what D's logit layer reads: its last hidden layer, activated
     assert phi.shape == (8, {28: 16 * 7 * 7, 32: 32 * 4 * 4}[data.resolution])
     assert repro.R(phi).shape == phi.shape
     linears = [m for m in repro.R.net if isinstance(m, nn.Linear)]

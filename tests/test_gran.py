@@ -46,7 +46,7 @@ def test_d_loss_adds_half_the_squared_weights_times_lambda():
     repro = build(MNIST, weight_decay=0.0)
     decay = repro.d_weight_decay()
     weights = [m.weight for m in repro.D.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
-    assert decay.item() == pytest.approx(0.5 * sum(float(w.pow(2).sum()) for w in weights), rel=1e-5)
+    assert decay.detach().item() == pytest.approx(0.5 * sum(float(w.pow(2).sum()) for w in weights), rel=1e-5)
     assert len(weights) == 4  # two convs, the tanh layer and the output
 
 
