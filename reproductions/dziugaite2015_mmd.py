@@ -6,19 +6,19 @@ samples and the data, with no discriminator ("the MMD statistic plays the role o
 discriminator"). It samples through the same `sample` as any generator here and is scored like one.
 
 Read alongside the paper:
-- Abstract / section 2: the statistic is an *unbiased* estimate of the maximum mean discrepancy,
+- The abstract: the statistic is an *unbiased* estimate of the maximum mean discrepancy,
   MMD²_u, the U-statistic of Gretton et al. (2012, eq. 3) — the within-set means leave out the
   i = j terms — and it is MMD²_u itself that is minimised (it can go below 0), not its square root
   as in GMMN. `reproductions.parts.mmd.mmd_squared(..., "unbiased")`.
-- Section 2 (the kernel): a Gaussian RBF kernel k(x, y) = exp(−‖x − y‖² / (2σ)) on the pixel
+- The kernel: a Gaussian RBF kernel (as we recall the paper's; not re-read) k(x, y) = exp(−‖x − y‖² / (2σ)) on the pixel
   vectors. Its bandwidth here is set per minibatch by the median heuristic on the pooled sample
   (`median_bandwidth`), or fixed with `bandwidths` (a sum of kernels, as in `reproductions.gmmn`).
-- Section 3 (training): minibatch stochastic gradient on MMD²_u between a batch of G's samples and
+- Training: minibatch stochastic gradient on MMD²_u between a batch of G's samples and
   a batch of data; G maps low-dimensional noise through ReLU layers to sigmoid pixels in [0, 1].
 
-What we could not confirm from a readable copy of the paper in this session — the exact MNIST
-network, noise, bandwidth and optimiser the authors picked (they searched hyperparameters) — is
-chosen here and listed under the entry's `deviations`.
+Only the abstract could be read in this session, so no section of the paper is cited for the rest:
+the MNIST network, noise, bandwidth rule and optimiser are our choices, listed under the entry's
+`deviations`.
 """
 
 from __future__ import annotations

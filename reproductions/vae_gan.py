@@ -4,16 +4,18 @@ similarity metric", ICML 2016 (arXiv 1512.09300).
 A VAE whose decoder is also a GAN's generator, and whose reconstruction error is measured in the
 feature space of the GAN's discriminator instead of pixel by pixel.
 
-Read alongside the paper:
+Read alongside the paper (recalled, not re-read in this session: its section numbers and Algorithm 1 as
+below; the released code's `model/aegan.py` agrees with the updates — no GAN gradient into the encoder,
+none of the reconstruction error into D, a weighted sum for the decoder):
 - Section 2.1 (VAE): L_prior = D_KL(q(z|x) ‖ p(z)), p(z) = N(0, I), with the reparameterised sample
   z = μ + σ ⊙ ε (`reproductions.parts.autoencoders`).
-- Section 2.2 (learned similarity): the pixel-wise likelihood is replaced by a Gaussian observation
+- Section 2 (learned similarity): the pixel-wise likelihood is replaced by a Gaussian observation
   model on the l-th layer of D, p(Dis_l(x) | z) = N(Dis_l(x) | Dis_l(x̃), I), x̃ = Dec(z), so
   L_llike^Dis_l = −E_q[log p(Dis_l(x) | z)] = ½‖Dis_l(x̃) − Dis_l(x)‖² + const (summed over features).
-- Section 2.2, eq. 8-9 and fig. 2: L = L_prior + L_llike^Dis_l + L_GAN, with
+- Section 2: L = L_prior + L_llike^Dis_l + L_GAN, with
   L_GAN = log Dis(x) + log(1 − Dis(x̃)) + log(1 − Dis(Dec(z_p))), z_p ~ p(z): both the
   reconstructions and samples of the prior are D's negatives.
-- Section 2.3 and Algorithm 1 (the per-network updates, all from the same batch, simultaneously):
+- Algorithm 1 (the per-network updates, all from the same batch, simultaneously):
     θ_Enc ← −∇(L_prior + L_llike^Dis_l)        (the encoder never sees L_GAN),
     θ_Dec ← −∇(γ·L_llike^Dis_l − L_GAN)        (γ weights content against style),
     θ_Dis ← −∇(−L_GAN)                          (D never learns from L_llike).

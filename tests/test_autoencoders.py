@@ -63,7 +63,7 @@ def test_batch_kl_of_a_batch_with_known_moments():
     from reproductions.parts.autoencoders import batch_kl_to_standard_normal
 
     # Columns [m - s, m + s]: batch mean m, biased batch variance s².
-    m, s = torch.tensor([0.5, -2.0, 0.0]), torch.tensor([2.0, 0.5, 1.0])
+    m, s = torch.tensor([0.5, -2.0, 0.0]), torch.tensor([2.0, 0.5, 3.0])  # Σ log s ≠ 0
     codes = torch.stack([m - s, m + s]).double()
     per_dim = [(sj**2 + mj**2) / 2 - math.log(sj) - 0.5 for mj, sj in zip(m.tolist(), s.tolist())]
     assert batch_kl_to_standard_normal(codes).item() == pytest.approx(sum(per_dim) / 3, rel=1e-12)
