@@ -102,3 +102,21 @@ def test_trains_finite_on_mnist(data_root):
     repro = build(MNIST, g_width=8, d_width=8)
     repro.plan(12, 64)
     assert_trains_finite_on_mnist(repro, data_root, steps=12)
+
+
+def test_a_checkpoint_mid_round_keeps_the_pool_and_the_mixture():
+    repro = build(MNIST)
+    repro.plan(30, 8)
+    for s in (0, 10):  # a GAN step of round 1, then round 2's first classifier step
+        repro.train_step([batch(MNIST, seed=s)], s)
+    state = repro.state_dict()
+    twin = build(MNIST, seed=5)
+    twin.plan(30, 8)
+    twin.load_state_dict(state)
+    assert twin.components == 2 and torch.equal(twin.pool, repro.pool) and twin.weighting is None
+    assert same(snapshot(twin.G), snapshot(repro.G)) and same(snapshot(twin.C), snapshot(repro.C))
+    torch.manual_seed(9)
+    a = repro.train_step([batch(MNIST, seed=11)], 11)
+    torch.manual_seed(9)
+    b = twin.train_step([batch(MNIST, seed=11)], 11)
+    assert a["loss_classifier"].item() == pytest.approx(b["loss_classifier"].item(), rel=1e-6)
