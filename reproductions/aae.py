@@ -17,7 +17,10 @@ Read alongside the paper:
   hidden layers of 1,000 ReLU units; the code is 8-dimensional with a Gaussian prior; the
   decoder's output is a sigmoid; SGD with momentum on minibatches of 100.
 
-The supervised AAE of section 4 (the label given to the decoder, fig. 6) is not implemented here.
+- Section 4 (supervised AAE, fig. 6), `supervised = True`, the registry's variant `aae@supervised`:
+  the label is given to the decoder as a one-hot vector beside the code, p(x|z, y); the encoder still
+  sees only x and its code is matched to the prior adversarially, so the code carries the style and
+  the label the class. It samples z ~ p(z) with a label (uniform over the classes unless given).
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class Hyperparameters:
     # at 0.1 with momentum 0.9 the smoke run diverged (non-finite D loss), so 0.01, as the reconstruction phase.
     regularization_lr: float = 0.01
     momentum: float = 0.9
+    supervised: bool = False  # section 4: the decoder also gets the one-hot label
 
 
 class AAE(Reproduction):
@@ -55,9 +59,13 @@ class AAE(Reproduction):
 
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
         super().__init__(data, hp, device)
+        if hp.supervised and data.num_classes < 2:
+            raise ValueError("the supervised AAE gives the decoder the label: it needs a labelled dataset")
+        self.conditional = hp.supervised  # scored on uniformly drawn labels, like any conditional model
         self.encoder = GaussianEncoder(data.features, hp.hidden, hp.hidden_layers, hp.z_dim, "relu",
                                        deterministic=True).to(device)
-        self.G = MLPDecoder(hp.z_dim, hp.hidden, hp.hidden_layers, data.shape, "relu").to(device)  # p(x|z)
+        decoder_in = hp.z_dim + (data.num_classes if hp.supervised else 0)
+        self.G = MLPDecoder(decoder_in, hp.hidden, hp.hidden_layers, data.shape, "relu").to(device)  # p(x|z)
         self.D = nn.Sequential(hidden_layers(hp.z_dim, hp.hidden, hp.hidden_layers, "relu"),
                                nn.Linear(hp.hidden, 1)).to(device)
         sgd = lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=hp.momentum)  # noqa: E731
@@ -72,10 +80,16 @@ class AAE(Reproduction):
     def encode(self, pixels: torch.Tensor) -> torch.Tensor:
         return self.encoder(pixels)[0]  # deterministic q(z|x): the mean head only
 
+    def decode(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """p(x|z), or p(x|z, y) with the one-hot label beside the code (section 4); decoder logits."""
+        if self.hp.supervised:
+            z = torch.cat([z, F.one_hot(labels, self.data.num_classes).to(z.dtype)], dim=1)
+        return self.G(z)
+
     def train_step(self, real: Sequence[Batch], step: int) -> dict[str, torch.Tensor]:
         pixels = to_unit_interval(real[-1].images)
         # Reconstruction phase: encoder and decoder on the reconstruction error (sigmoid outputs).
-        logits = self.G(self.encode(pixels))
+        logits = self.decode(self.encode(pixels), real[-1].labels)
         # Mean over pixels, not summed: summed over 784 pixels, SGD at lr 0.01 with momentum 0.9 diverges.
         loss_rec = F.binary_cross_entropy_with_logits(logits, pixels)
         self.update(self.opt_AE, loss_rec)
@@ -97,9 +111,12 @@ class AAE(Reproduction):
 
     @torch.no_grad()
     def sample(self, n: int, labels: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        """z ~ p(z) through the decoder; the image is its sigmoid means."""
+        """z ~ p(z) through the decoder (with a label: the given ones, else uniform); the image is its sigmoid means."""
+        z = self.noise(n, generator)
+        if self.hp.supervised and labels is None:
+            labels = self.random_labels(n, generator)
         with self.sampling_mode(self.G):
-            return from_unit_interval(torch.sigmoid(self.G(self.noise(n, generator))))
+            return from_unit_interval(torch.sigmoid(self.decode(z, None if labels is None else labels.to(self.device))))
 
 
 REPRODUCTION = AAE

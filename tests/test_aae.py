@@ -3,8 +3,11 @@ and sampling through the decoder from the prior."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
+
+from harness.reproduction import DataSpec
 
 from reproductions.aae import REPRODUCTION as REPRO
 from tests.reproduction_kit import MNIST, assert_trains_finite_on_mnist, batch, builder, changed, snapshot
@@ -62,3 +65,35 @@ def test_samples_decode_prior_draws():
 
 def test_trains_finite_on_mnist(data_root):
     assert_trains_finite_on_mnist(build(MNIST, hidden=64), data_root, steps=20)
+
+
+def test_supervised_decoder_sees_the_one_hot_label_and_the_encoder_does_not():
+    repro = build(MNIST, hidden=16, supervised=True)
+    assert repro.conditional and repro.G.body[0].in_features == 8 + 10
+    assert repro.encoder.body[0].in_features == 784  # q(z|x): the image only
+    z = torch.zeros(2, 8)
+    labels = torch.tensor([3, 7])
+    with torch.no_grad():
+        expected = repro.G(torch.cat([z, torch.nn.functional.one_hot(labels, 10).float()], 1))
+        assert torch.allclose(repro.decode(z, labels), expected)
+        assert not torch.allclose(repro.decode(z, torch.tensor([3, 3])), expected)
+    # Training reconstructs through the batch's own labels.
+    real = batch(MNIST, labelled=True)
+    seen = []
+    original = repro.decode
+    repro.decode = lambda z, y: (seen.append(y.clone()), original(z, y))[1]
+    repro.train_step([real], 0)
+    assert torch.equal(seen[0], real.labels)
+
+
+def test_supervised_samples_use_the_given_labels_else_uniform_ones():
+    repro = build(MNIST, hidden=16, supervised=True)
+    labels = torch.tensor([0, 9, 4])
+    images = repro.sample(3, labels=labels, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        z = repro.noise(3, torch.Generator().manual_seed(2))
+        assert torch.allclose(images, torch.sigmoid(repro.decode(z, labels)) * 2 - 1)
+    assert repro.sample(4, generator=torch.Generator().manual_seed(2)).shape == (4, 1, 28, 28)
+    with pytest.raises(ValueError):
+        build(DataSpec("unlabelled", 1, 28, 0), hidden=16, supervised=True)
+    assert not build(MNIST, hidden=16).conditional

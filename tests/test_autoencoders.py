@@ -55,3 +55,17 @@ def test_encoder_heads_and_decoder_shape():
     mean, log_var = deterministic(torch.rand(5, 784))
     assert mean.shape == (5, 8) and log_var is None
     assert MLPDecoder(8, 50, 1, (1, 28, 28))(torch.randn(3, 8)).shape == (3, 1, 28, 28)
+
+
+def test_batch_kl_of_a_batch_with_known_moments():
+    import math
+
+    from reproductions.parts.autoencoders import batch_kl_to_standard_normal
+
+    # Columns [m - s, m + s]: batch mean m, biased batch variance s².
+    m, s = torch.tensor([0.5, -2.0, 0.0]), torch.tensor([2.0, 0.5, 3.0])  # Σ log s ≠ 0
+    codes = torch.stack([m - s, m + s]).double()
+    per_dim = [(sj**2 + mj**2) / 2 - math.log(sj) - 0.5 for mj, sj in zip(m.tolist(), s.tolist())]
+    assert batch_kl_to_standard_normal(codes).item() == pytest.approx(sum(per_dim) / 3, rel=1e-12)
+    # A batch with mean 0 and variance 1 in every dimension is at the prior: KL 0.
+    assert batch_kl_to_standard_normal(torch.tensor([[-1.0, 1.0], [1.0, -1.0]])).item() == pytest.approx(0.0, abs=1e-7)

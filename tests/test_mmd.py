@@ -64,3 +64,17 @@ def test_mmd_grows_with_the_shift_and_has_a_gradient():
     mmd(x, y, BANDWIDTHS).backward()
     # Moving the samples towards the data lowers the loss: the gradient points away from the data's side.
     assert (x.grad.sum(0) > 0).all()
+
+
+def test_median_bandwidth_is_the_median_squared_distance_of_the_pooled_points():
+    from reproductions.parts.mmd import median_bandwidth
+
+    # Points 0, 1 (x) and 3 (y) on a line: pairwise squared distances 1, 9, 4 (each twice off the diagonal).
+    x, y = torch.tensor([[0.0], [1.0]]), torch.tensor([[3.0]])
+    assert median_bandwidth(x, y) == pytest.approx(4.0)
+    # With the bandwidth, the kernel of two points at the median distance is exp(-1/2).
+    assert gaussian_kernel_bank(torch.tensor([[4.0]]), [median_bandwidth(x, y)]).item() == pytest.approx(math.exp(-0.5))
+    # Four points 0, 1, 2, 10: squared distances 1, 4, 100, 1, 81, 64 -> median of the 12 off-diagonal ones: lower middle 4.
+    assert median_bandwidth(torch.tensor([[0.0], [1.0]]), torch.tensor([[2.0], [10.0]])) == pytest.approx(4.0)
+    with pytest.raises(ValueError):
+        median_bandwidth(torch.zeros(1, 2), torch.zeros(0, 2))

@@ -57,8 +57,9 @@ CASES = [pytest.param(paper, None, id=paper) for paper in IMPLEMENTED] + [
     # Lucic et al.'s study: the variants whose D step differs from the default NS GAN's (autoencoder D and k_t,
     # perturbed-real penalty, interpolate penalty with 5 D steps)
     pytest.param(f"gans-created-equal@{loss}", None, id=f"gans-created-equal@{loss}") for loss in ("began", "dragan", "wgan-gp")]
-# Variants that train differently in kind from their entry's default: GMMN+AE's two phases, BGAN's discrete samples.
-CASES += [pytest.param(paper, None, id=paper) for paper in ("gmmn@code", "bgan@discrete")]
+# Variants that train differently in kind from their entry's default: GMMN+AE's two phases, BGAN's discrete samples,
+# the supervised AAE's labelled decoder.
+CASES += [pytest.param(paper, None, id=paper) for paper in ("gmmn@code", "bgan@discrete", "aae@supervised")]
 
 
 @pytest.mark.slow

@@ -7,6 +7,8 @@ AAE, GMMN's code space, VAE-GAN, AGE).
 - `gaussian_kl`: −D_KL(q(z|x) ‖ N(0, I)) in closed form (appendix B).
 - `bernoulli_log_likelihood`: log p(x|z) of a Bernoulli decoder on pixels in [0, 1] (appendix C.1).
 - `evidence_lower_bound`: eq. 10's per-example estimator L̃ᴮ with L = 1 sample.
+- `batch_kl_to_standard_normal`: KL(Q ‖ N(0, 1)) of the Gaussian Q fitted, dimension by dimension, to a
+  batch of codes (Ulyanov et al. 2017, AGE, the divergence of its latent-space game).
 
 Pixels here are in [0, 1] (the papers' MNIST); reproductions map the harness's [-1, 1] images in and
 out with `reproductions.gan.to_unit_interval` / `from_unit_interval`.
@@ -90,3 +92,14 @@ def evidence_lower_bound(logits: Tensor, pixels: Tensor, mean: Tensor, log_varia
     decoder's `logits` came from."""
     return bernoulli_log_likelihood(logits, pixels) - gaussian_kl(mean, log_variance)
 
+
+
+def batch_kl_to_standard_normal(codes: Tensor) -> Tensor:
+    """Fit N(m_j, s_j²) to each dimension j of a batch of codes (n, M) — m_j the batch mean, s_j² the
+    biased batch variance — and return the mean over j of KL(N(m_j, s_j²) ‖ N(0, 1)) =
+    (s_j² + m_j²) / 2 − log s_j − 1/2. Zero exactly when the batch has mean 0 and variance 1 in every
+    dimension. (AGE's released code averages over dimensions, as here.)"""
+    codes = codes.flatten(1)
+    mean = codes.mean(0)
+    variance = codes.var(0, unbiased=False)
+    return ((variance + mean.pow(2)) / 2 - 0.5 * torch.log(variance) - 0.5).mean()

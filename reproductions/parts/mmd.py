@@ -12,6 +12,9 @@ Two estimators:
 - "unbiased": the U-statistic, the i = j terms left out of the within-set means (Gretton et al.
   2012, eq. 3; Dziugaite et al.'s choice). It can be negative.
 
+The bandwidth may also be set from the data by the median heuristic (the kernel width is the median
+distance between points of the pooled sample, the usual default of kernel two-sample tests), `median_bandwidth`.
+
 Everything is O((n + m)²) in memory: one Gram matrix of the concatenated sets per call.
 """
 
@@ -71,3 +74,17 @@ def mmd(x: Tensor, y: Tensor, bandwidths: Sequence[float], estimator: Estimator 
     finite where the estimate is 0 (the code adds 1e-10 to 2√loss likewise). A negative unbiased
     estimate is clamped to 0 first."""
     return torch.sqrt(mmd_squared(x, y, bandwidths, estimator, weights).clamp_min(0.0) + eps)
+
+
+def median_bandwidth(x: Tensor, y: Tensor) -> float:
+    """The median heuristic in this module's σ units: k = exp(−d² / (2σ)) with √σ the median pairwise
+    distance of the pooled sample (the i ≠ j pairs), so σ is the median *squared* distance. Computed
+    without gradient, as a constant of the step; at least 1e-12."""
+    with torch.no_grad():
+        joint = torch.cat([x.flatten(1), y.flatten(1)])
+        n = len(joint)
+        if n < 2:
+            raise ValueError("the median heuristic needs at least two points")
+        d = squared_distances(joint, joint)
+        off_diagonal = d[~torch.eye(n, dtype=torch.bool, device=d.device)]
+        return max(float(off_diagonal.median()), 1e-12)
