@@ -110,7 +110,7 @@ register_suite(MetricSuite(
     # Salimans et al. 2016 Table 1 (MNIST): test examples misclassified, out of 10,000; the error in percent
     # first (the tables' order). Scored on the whole test split from the run's `classify` (harness.metrics.classification).
     (Column("test_error", "test error", "test_error", True, 2, percent=True),
-     Column("test_errors", "errors", "test_errors", True, 0)),
+     Column("test_errors", "errors", "test_errors", True, 1)),
     builder="harness.metrics.classification:semi_supervised_scorers", needs_extractor=False,
 ))
 
