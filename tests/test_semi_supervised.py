@@ -151,7 +151,7 @@ def test_labels_refused_for_a_paper_without_a_classifier(cli, tmp_path):
     assert not any(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize(("labels", "says"), [("105", "multiple of the 10 classes"), ("-10", "positive")])
+@pytest.mark.parametrize(("labels", "says"), [("105", "multiple of the 10 classes"), ("-10", "positive"), ("0", "positive")])
 def test_bad_label_counts_are_one_line(cli, tmp_path, labels, says):
     result = cli("run", PAPER, "--labels", labels, "--budget", "smoke", "--device", "cpu", "--runs-dir", tmp_path)
     assert result.exit_code == 2 and says in result.output, result.output
