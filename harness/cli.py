@@ -141,6 +141,8 @@ def show(paper: str = typer.Argument(..., help="a paper id, e.g. dcgan")) -> Non
         typer.echo(f"  paper budget on {dataset}: {spec.paper_budget_for(dataset).model_dump(exclude_none=True)}")
     if spec.batch_size is not None:
         typer.echo(f"  batch size {spec.batch_size} in every budget (the method depends on it)")
+    if spec.labels is not None:
+        typer.echo(f"  semi-supervised: {spec.labels} labels by default (--labels N)")
     for result in spec.reported:
         std = f" ± {result.std}" if result.std is not None else ""
         samples = f", {result.num_samples} samples" if result.num_samples else ""
@@ -148,6 +150,8 @@ def show(paper: str = typer.Argument(..., help="a paper id, e.g. dcgan")) -> Non
                 if result.metric in ("fid", "kid") else "")
         splits = f", {result.is_splits} splits" if result.is_splits else ""
         how = f", {result.extractor}" if result.extractor else ""
+        how += f", {result.labels} labels" if result.labels else ""
+        how += f", {result.trials} runs" if result.trials else ""
         typer.echo(f"  reported {result.metric.upper()} on {result.dataset}: {result.value}{std}{samples}{real}{splits}{how}"
                    f" — {result.source}")
     for deviation in spec.deviations:
@@ -230,6 +234,7 @@ def run(
     channels_last: bool = typer.Option(False, help="networks and batches in NHWC"),
     compile_: bool = typer.Option(False, "--compile", help="torch.compile each network's forward"),
     data_on_device: bool = typer.Option(True, help="hold the dataset on the training device"),
+    labels: Optional[int] = typer.Option(None, help="semi-supervised: N labelled training examples in all, N/K per class (default: the entry's, if any)"),
 ) -> None:
     """Train a paper's reproduction under a budget, score it, and write a run directory."""
     from harness.acceleration import Acceleration
@@ -246,6 +251,7 @@ def run(
         hyperparameters=_parse_sets(set_), cache=cache_dir,
         acceleration=Acceleration(amp=amp, channels_last=channels_last, compile=compile_,
                                   data_on_device=data_on_device),
+        labels=labels,
     )
     if seeds is not None:
         from harness.stacked_training import parse_seeds, train_seeds_together
