@@ -67,7 +67,12 @@ def test_catgan_generator_loss_wants_certain_balanced_samples():
     assert catgan_generator_loss(one_hot_logits([2, 2, 2], 3)).item() == pytest.approx(0.0, abs=1e-6)  # one mode
 
 
-def test_gradients_are_finite_at_an_unused_class():
-    logits = one_hot_logits([0, 0], 3).requires_grad_(True)
-    catgan_discriminator_loss(logits, torch.zeros(2, 3)).backward()
+def test_values_and_gradients_are_finite_at_an_unused_class():
+    # A logit gap of 200 makes the other classes' probabilities exactly 0 in float32: p̄ has zeros.
+    logits = (torch.nn.functional.one_hot(torch.tensor([0, 0]), 3).float() * 200).requires_grad_(True)
+    assert mean_prediction(logits)[1].item() == 0.0
+    loss = catgan_discriminator_loss(logits, torch.zeros(2, 3)) + cross_entropy_to_uniform_of_mean(logits)
+    assert torch.isfinite(loss)
+    assert marginal_entropy(logits).item() == pytest.approx(0.0, abs=1e-6)
+    loss.backward()
     assert torch.isfinite(logits.grad).all()

@@ -121,6 +121,36 @@ def test_d_sees_labelled_and_pseudo_labelled_pairs_as_data_and_c_pairs_as_fake()
     assert torch.equal(g_y, torch.arange(10).repeat_interleave(2))  # G's labels: balanced, 20 / 10 per class
 
 
+def test_c_is_pushed_by_ds_verdict_on_its_own_argmax_pairs_weighted_by_confidence(monkeypatch):
+    import reproductions.triple_gan as module
+
+    seen = []
+    original = module.triple_c_adversarial_loss
+    monkeypatch.setattr(module, "triple_c_adversarial_loss",
+                        lambda d, confidence, alpha: (seen.append((d.detach(), confidence.detach(), alpha)),
+                                                      original(d, confidence, alpha))[1])
+    repro = build(MNIST, **SMALL)
+    step = in_game(repro)
+    real = semi_supervised_batch(n=20)
+    x_c = (real.images[:4] + 1) / 2
+    pairs = []
+    d_forward = repro.D.forward
+    repro.D.forward = lambda images, labels: (pairs.append((images.detach(), labels)), d_forward(images, labels))[1]
+    c_forward = repro.C.forward
+    c_outputs = []
+    repro.C.forward = lambda images: (lambda out: (c_outputs.append((images.detach(), out.detach())), out)[1])(c_forward(images))
+    repro.train_step([real], step)
+    ((d, confidence, alpha),) = seen
+    assert alpha == 0.5
+    # C's last forward on its unlabelled part (the one its step differentiates) gives the confidence …
+    c_in, c_logits = [(i, o) for i, o in c_outputs if torch.equal(i, x_c)][-1]
+    probabilities = torch.softmax(c_logits, dim=1)
+    assert torch.allclose(confidence, probabilities.max(1).values)
+    # … and D judged exactly (x, argmax) pairs of that batch.
+    d_x, d_y = pairs[-1]
+    assert torch.equal(d_x, x_c) and torch.equal(d_y, probabilities.argmax(1))
+
+
 def test_the_moving_average_follows_c_and_is_what_classify_scores():
     repro = build(MNIST, **SMALL)
     repro.plan(603_600, 500)
