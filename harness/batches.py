@@ -29,8 +29,9 @@ class Batch:
     # On a two-domain dataset: the number of domains, whose equal-sized blocks follow each other
     # (all of A, then all of B); `labels` then hold domain indices. 0 for an ordinary dataset.
     domains: int = 0
-    # In a semi-supervised run: a batch of the fixed labelled subset (images, labels), drawn beside this
-    # unlabelled batch (whose labels are then all -1). None in an ordinary run.
+    # In a semi-supervised run (`--labels N`, harness.labelled): this batch's `labels` are all -1 (the
+    # unlabelled stream never reveals them) and `labelled` holds a batch (images, labels) of the fixed
+    # labelled subset. None in an ordinary run.
     labelled: "Batch | None" = None
 
     def __len__(self) -> int:

@@ -230,6 +230,7 @@ def run(
     channels_last: bool = typer.Option(False, help="networks and batches in NHWC"),
     compile_: bool = typer.Option(False, "--compile", help="torch.compile each network's forward"),
     data_on_device: bool = typer.Option(True, help="hold the dataset on the training device"),
+    labels: Optional[int] = typer.Option(None, help="semi-supervised: N labelled training examples in all, N/K per class (default: the entry's, if any)"),
 ) -> None:
     """Train a paper's reproduction under a budget, score it, and write a run directory."""
     from harness.acceleration import Acceleration
@@ -246,6 +247,7 @@ def run(
         hyperparameters=_parse_sets(set_), cache=cache_dir,
         acceleration=Acceleration(amp=amp, channels_last=channels_last, compile=compile_,
                                   data_on_device=data_on_device),
+        labels=labels,
     )
     if seeds is not None:
         from harness.stacked_training import parse_seeds, train_seeds_together

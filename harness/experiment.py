@@ -28,7 +28,8 @@ from harness.distributed import SINGLE_PROCESS, Distributed
 from harness.errors import CheckpointError, GanBenchError
 from harness.hyperparameter_layers import registry_layers
 from harness.metrics.extractors import ExtractorSpec, resolve_extractor
-from harness.metrics.suites import metric_suite
+from harness.labelled import read_indices, semi_supervised_batches, subset_sha256, write_indices
+from harness.metrics.suites import metric_suite, run_metric
 from harness.method_identity import identity_fields
 from harness.paper_code import paper_code
 from harness.phases import Phases, score_entry, timed_score
@@ -69,6 +70,9 @@ class RunRequest:
     acceleration: Acceleration = field(default_factory=Acceleration)
     # The seeds trained together with this one (harness.stacked_training), recorded in the config.
     stacked_seeds: tuple[int, ...] = ()
+    # Semi-supervised: N labelled training examples in all (N / K per class; harness.labelled). None: the
+    # entry's default for the dataset (`labels:` in its reproduction block), if any.
+    labels: int | None = None
 
 
 def pick_device(name: str) -> torch.device:
@@ -140,6 +144,7 @@ class Assembly:
     train_set: Any = None  # None when only scoring
     batches: Any = None
     scorers: list[Scorer] = field(default_factory=list)
+    labelled_indices: Any = None  # a semi-supervised run's labelled subset (a tensor of train-split indices)
 
     def build_scorers(self, num_samples: int | None = None) -> list[Scorer]:
         return build_scorers(self.repro, self.budget, self.extractor, self.device, self.data_root, self.cache,
@@ -160,6 +165,7 @@ def assemble(entry: PaperEntry, config: dict, device: torch.device, ddp: Distrib
     data_root = setup.data_root or _path(config.get("data_root"))
     train_set = load_dataset(config["dataset"], "train", data_root, resolution, setup.download) if setup.train else None
     data = _data_spec(config, resolution) if "channels" in config else spec_of(train_set.info, resolution)
+    data = dataclasses.replace(data, labels=config.get("labels"))
     if setup.fresh_start:
         seed_everything(config["seed"])  # same weights, same data order, whenever the run starts from nothing
     repro = instantiate(cls, hp, data, device, entry.id)
@@ -170,8 +176,12 @@ def assemble(entry: PaperEntry, config: dict, device: torch.device, ddp: Distrib
     if setup.train:
         acceleration.apply(repro)
         batches = make_batches(train_set, budget, device, config["seed"], acceleration)
+    indices = None
+    if setup.train and data.labels:  # the unlabelled stream, each batch with a batch of the labelled subset
+        labelled_batch = int(getattr(hp, "labelled_batch_size", None) or budget.batch_size)
+        batches, indices = semi_supervised_batches(batches, train_set, data.labels, config["seed"], labelled_batch, device)
     parts = Assembly(entry, repro, budget, config["seed"], device, ddp, acceleration, setup.extractor, data_root,
-                     setup.cache, train_set, batches)
+                     setup.cache, train_set, batches, labelled_indices=indices)
     if setup.score and ddp.main:  # rank 0 alone scores
         parts.scorers = parts.build_scorers()
     return parts
@@ -200,6 +210,19 @@ def _data_spec(config: dict, resolution: int) -> DataSpec:
                     config.get("kind", "images"))
 
 
+def _label_count(entry: PaperEntry, cls: type[Reproduction], dataset: str, asked: int | None, ddp: Distributed) -> int | None:
+    """The run's label count: `--labels`, else the entry's default for the dataset; refused for a paper that is
+    not semi-supervised, and under torchrun (the labelled batches are not sharded)."""
+    if asked is not None and asked <= 0:
+        raise GanBenchError(f"--labels {asked}: must be a positive number of labelled examples")
+    if asked is not None and not cls.semi_supervised:
+        raise GanBenchError(f"--labels: {entry.id} is not a semi-supervised reproduction (it has no classifier to score)")
+    labels = asked if asked is not None else entry.reproduction.labels_for(dataset)
+    if labels and ddp.world_size > 1:
+        raise GanBenchError("--labels: semi-supervised runs train on one process (not under torchrun)")
+    return labels
+
+
 def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
 
@@ -224,14 +247,16 @@ def train_paper(entry: PaperEntry, request: RunRequest, say=print, trainer=Train
     # Everything that can fail on bad input fails here or in `assemble`, before any file is written.
     cls, hp, resolution = configure(entry, dataset, request.hyperparameters, variant=variant)
     info = check_data_kind(entry.id, cls, dataset)
+    labels = _label_count(entry, cls, dataset, request.labels, ddp)
+    metric = run_metric(info.metric, labels)
     extractor = None
-    if request.evaluate and metric_suite(info.metric).needs_extractor:
+    if request.evaluate and metric_suite(metric).needs_extractor:
         extractor = resolve_extractor(request.extractor, request.extractor_weights)
     asked = {
         "paper": entry.id, **({"variant": variant} if variant else {}), "module": spec.module, "dataset": dataset,
         "seed": request.seed, "evaluate": request.evaluate, "hyperparameters": dataclasses.asdict(hp),
         "budget": budget.to_dict(), "data_root": str(request.data_root) if request.data_root else None,
-        "acceleration": request.acceleration.to_dict(),
+        "acceleration": request.acceleration.to_dict(), **({"labels": labels} if labels else {}),
     }
     parts = assemble(entry, asked, device, ddp, Setup(fresh_start=True, score=request.evaluate, extractor=extractor,
                                                       download=request.download, cache=request.cache))
@@ -244,7 +269,8 @@ def train_paper(entry: PaperEntry, request: RunRequest, say=print, trainer=Train
         "resolution": data.resolution, "channels": data.channels, "num_classes": data.num_classes,
         **({"domains": list(data.domains)} if data.domains else {}),
         **({"kind": data.kind} if data.kind != "images" else {}),
-        "metric": metric_suite(info.metric).name, "evaluate": request.evaluate,
+        "metric": metric, "evaluate": request.evaluate,
+        **({"labels": labels, "labelled_sha256": subset_sha256(parts.labelled_indices)} if labels else {}),
         "hyperparameters": asked["hyperparameters"], "budget": asked["budget"],
         "d_steps_per_g_step": d_steps_per_g_step(parts.repro, parts.budget), "device": str(device),
         "data_root": asked["data_root"], "extractor": extractor.to_dict() if extractor else None,
@@ -258,6 +284,8 @@ def train_paper(entry: PaperEntry, request: RunRequest, say=print, trainer=Train
     run = ddp.create_run(lambda: RunDir.create(request.runs_root, row, dataset, budget.name, request.seed))
     with run_locked_here(run.path, "training"):
         run.write_config(config)
+        if labels and ddp.main:
+            write_indices(run.path, parts.labelled_indices, dataset, request.seed)
         say(f"run directory: {run.path}")
         phases = Phases(parts, run, say, trainer_class=trainer)
         return phases.finish(phases.train(), config)
@@ -297,6 +325,8 @@ def _resume(run: RunDir, registry, device_name: str | None, data_root: Path | No
     score = config.get("evaluate", extractor is not None)
     parts = assemble(entry, config, device, ddp, Setup(fresh_start=state is None, score=score, extractor=extractor,
                                                        data_root=data_root, cache=cache))
+    if config.get("labels") and subset_sha256(torch.tensor(read_indices(run.path))) != subset_sha256(parts.labelled_indices):
+        raise GanBenchError(f"{run.path}: its labelled subset is not the one this code draws for its seed; not resumed")
     # Records written after the checkpoint would be written again: keep the curves up to it.
     done = checked_progress(state["progress"], str(run.checkpoint_path)).g_steps if state else 0
     run.rewrite_curves([r for r in run.curves() if isinstance(r.get("g_step", 0), int) and r.get("g_step", 0) <= done])
@@ -324,7 +354,7 @@ def _evaluate(run: RunDir, registry, device_name, data_root, extractor, extracto
     entry = registry_entry(registry, config, run)
     device = pick_device(device_name)
     spec = None
-    if metric_suite(dataset_info(config["dataset"]).metric).needs_extractor:
+    if metric_suite(run_metric(dataset_info(config["dataset"]).metric, config.get("labels"))).needs_extractor:
         if extractor is None and extractor_weights is None and config.get("extractor"):
             spec = resolve_extractor(config["extractor"]["kind"], config["extractor"]["weights_path"])
         else:

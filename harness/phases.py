@@ -168,6 +168,7 @@ class Phases:
         return {
             "paper": parts.entry.id, **recorded_identity(config), "dataset": parts.repro.data.name,
             "seed": parts.seed, "budget": parts.budget.to_dict(),
+            **{k: config[k] for k in ("labels", "labelled_sha256") if config.get(k)},  # the semi-supervised protocol
             "status": outcome.status, "stop_reason": outcome.stop_reason, "divergence": outcome.divergence,
             "progress": outcome.progress.to_dict(), "scores": scores,
             # batch statistics depend on the scoring batch, so its size is part of how the samples were drawn

@@ -49,6 +49,9 @@ class DataSpec:
     # "images", or "points": 2D points (channels = 2, resolution = 1, num_classes = mixture modes);
     # batches then hold (N, 2) points and `sample` returns (n, 2) points, in the data's coordinates.
     kind: str = "images"
+    # A semi-supervised run's label count (`--labels N`: N labelled training examples in all, N / K per
+    # class); None in an ordinary run. Batches then carry `Batch.labelled` (harness.labelled).
+    labels: int | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -94,6 +97,10 @@ class Reproduction:
     # matches its lone run. Needs networks of Linear/BatchNorm1d layers and a step that never mixes
     # batch rows (a reduction over the batch is refused; `check_stackable` refuses what it cannot see).
     stackable_seeds: ClassVar[bool] = False
+    # A semi-supervised reproduction (`gan-bench run PAPER --labels N`) trains a classifier from the
+    # labelled batches (`Batch.labelled`) and the unlabelled stream, implements `classify`, and is scored
+    # by the test-split classification error (the `semi-supervised` metric suite). Others refuse --labels.
+    semi_supervised: ClassVar[bool] = False
 
     def __init__(self, data: DataSpec, hp: Any, device: torch.device):
         # A class-conditional model (not a two-domain one: its labels are the domains) needs classes.
@@ -161,6 +168,12 @@ class Reproduction:
     def sampling_mode(self, *modules: torch.nn.Module):
         """A context in which `modules` run as this paper samples for evaluation (see `sampling`)."""
         return evaluating(*modules) if self.sampling == "running-stats" else batch_statistics(*modules)
+
+    def classify(self, images: torch.Tensor) -> torch.Tensor:
+        """Logits (N, K) over the dataset's K real classes for images in [-1, 1] (a K+1 discriminator:
+        its K real-class logits). The harness calls it under torch.no_grad() with every network in eval
+        mode, and restores their modes afterwards. Semi-supervised reproductions only."""
+        raise NotImplementedError(f"{type(self).__name__} is not a semi-supervised reproduction")
 
     @torch.no_grad()
     def translate(self, images: torch.Tensor, target_domain: int) -> torch.Tensor:

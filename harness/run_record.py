@@ -57,6 +57,7 @@ class ScoreProtocol(_Record):
     extractor: Optional[ExtractorRecord] = None
     domain: Optional[str] = None  # a two-domain dataset's domain the score is about
     task: str = "generation"  # or "translation": image-to-image, never ranked with generation
+    labels: Optional[int] = None  # semi-supervised: labelled training examples the scored classifier had
 
     @property
     def detail(self) -> str | None:
@@ -124,6 +125,8 @@ class RunConfig(_Identity):
     extractor: Optional[dict[str, Any]] = None
     acceleration: Optional[dict[str, Any]] = None
     provenance: Optional[dict[str, Any]] = None
+    labels: Optional[int] = None  # semi-supervised: N labelled examples (harness.labelled)
+    labelled_sha256: Optional[str] = None  # the labelled subset's indices, as labelled_indices.json lists them
 
 
 class RunResult(_Identity):
@@ -137,6 +140,8 @@ class RunResult(_Identity):
     scores: list[Score] = Field(default_factory=list)
     sampling: Optional[dict[str, Any]] = None
     provenance: dict[str, Any]
+    labels: Optional[int] = None
+    labelled_sha256: Optional[str] = None
 
     @property
     def device(self) -> dict:
@@ -193,7 +198,8 @@ def load_config(path: Path) -> RunConfig:
 _CONFIG_FIELDS = {"paper": str, "module": str, "dataset": str, "seed": int, "channels": int, "num_classes": int,
                   "hyperparameters": dict, "budget": dict, "device": str}
 _OPTIONAL_CONFIG_FIELDS = {"data_root": str, "extractor": dict, "acceleration": dict, "domains": list, "resolution": int,
-                           "variant": str, "version": int, "overrides": dict, "budget_changes": dict}
+                           "variant": str, "version": int, "overrides": dict, "budget_changes": dict,
+                           "labels": int, "labelled_sha256": str}
 
 
 def checked_config(config: dict, where: object) -> dict:
@@ -253,12 +259,13 @@ class TableKey:
     task: str = "generation"
     metric: str = "fid"
     detail: str | None = None
+    labels: int | None = None  # semi-supervised: runs with another label count never share a table
 
     @classmethod
     def of_score(cls, budget: str, protocol: ScoreProtocol) -> "TableKey":
         if protocol.metric != "fid":  # a suite without an extractor or real statistics
             return cls(protocol.dataset, budget, protocol.num_samples, None, None, None, None, metric=protocol.metric,
-                       detail=protocol.detail)
+                       detail=protocol.detail, labels=protocol.labels)
         return cls(protocol.dataset, budget, protocol.num_samples, protocol.real_split, protocol.real_samples,
                    protocol.extractor.label if protocol.extractor else None, protocol.resolution, protocol.domain,
                    protocol.task)
@@ -269,7 +276,10 @@ class TableKey:
         budget = config.get("budget") or {}
         extractor = config.get("extractor")
         if config.get("metric", "fid") != "fid" and config.get("evaluate", True):
-            return cls(dataset, budget_label, budget.get("eval_samples"), None, None, None, None, metric=config["metric"])
+            labels = config.get("labels")
+            # a semi-supervised run classifies the whole test split: its size is known once scored
+            return cls(dataset, budget_label, None if labels else budget.get("eval_samples"), None, None, None, None,
+                       metric=config["metric"], labels=labels)
         if not extractor:
             return cls(dataset, budget_label, None, None, None, None, None)
         return cls(dataset, budget_label, budget.get("eval_samples"), budget.get("real_split"), budget.get("real_samples"),
@@ -279,11 +289,16 @@ class TableKey:
     def title(self) -> str:
         """The table's heading: dataset, what is scored (a domain, a translation direction), budget."""
         what = {"translation": f"translation into {self.domain}", "generation": self.domain}[self.task]
+        if self.labels:
+            what = f"semi-supervised · {self.labels} labels"
         return " · ".join(part for part in (self.dataset, what, self.budget) if part)
 
     @property
     def samples_text(self) -> str:
         """What was compared with what, in words (the table's caption starts with it)."""
+        if self.labels:
+            scored = f"{self.num_samples:,} test images classified" if self.num_samples else "not scored yet"
+            return f"{scored} · {self.metric} ({self.labels} labelled training examples)"
         if self.metric != "fid":
             return f"{self.num_samples:,} generated samples · {self.metric}" + (f" ({self.detail})" if self.detail else "")
         if self.task == "translation":
@@ -303,7 +318,7 @@ class TableKey:
         base = self.budget.split(" ")[0].removesuffix("-custom")
         return (self.dataset, self.task, self.domain or "", order.get(base, 4), self.budget, self.metric, not self.scored,
                 -(self.num_samples or 0), self.real_split or "", -(self.real_samples or 0), self.extractor or "",
-                self.resolution or 0)
+                self.resolution or 0, self.labels or 0)
 
     @property
     def slug(self) -> str:
@@ -311,5 +326,6 @@ class TableKey:
         budget = "".join(c if c.isalnum() or c in "-_." else "-" for c in self.budget).strip("-")
         parts = [self.dataset, "to-" + self.domain if self.task == "translation" else self.domain or "",
                  budget, str(self.num_samples or "unscored"), self.real_split or "",
-                 str(self.real_samples or ""), (self.extractor or "").split(" ")[0], str(self.resolution or "")]
+                 str(self.real_samples or ""), (self.extractor or "").split(" ")[0], str(self.resolution or ""),
+                 f"{self.labels}-labels" if self.labels else ""]
         return "-".join(p for p in parts if p)

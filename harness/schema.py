@@ -68,6 +68,7 @@ class ReportedResult(_Strict):
     real_samples: int | None = Field(default=None, gt=0, description="real images the reference statistics use")
     real_split: Literal["train", "test", "train+test"] | None = Field(default=None, description="where those come from")
     is_splits: int | None = Field(default=None, gt=0, description="splits the Inception Score is averaged over")
+    labels: int | None = Field(default=None, gt=0, description="semi-supervised: labelled training examples in all")
     extractor: ExtractorFamily | None = Field(default=None, description="the network the metric used, by family")
     protocol_note: str | None = Field(default=None, description="which protocol fields the source leaves unstated, and why")
     source: str = Field(min_length=8, description="who reported it and which table, e.g. 'WGAN-GP paper, Table 3'")
@@ -134,6 +135,9 @@ class ReproductionSpec(_Strict):
     variants: dict[str, VariantSpec] = Field(default_factory=dict, description="named settings, each its own row")
     default_variant: str | None = None
     deviations: list[str] = Field(default_factory=list, description="where we knowingly differ from the paper")
+    labels: int | dict[str, int] | None = Field(
+        default=None, description="a semi-supervised paper's label count (N in all, N / K per class) for every "
+        "dataset, or per dataset: the default of `gan-bench run --labels`")
 
     @field_validator("module")
     @classmethod
@@ -153,6 +157,9 @@ class ReproductionSpec(_Strict):
                     raise ValueError(f"{field_name} names {name!r}, which is not among datasets {self.datasets}")
         if self.default_variant is not None and self.default_variant not in self.variants:
             raise ValueError(f"default_variant {self.default_variant!r} is not among variants {sorted(self.variants)}")
+        for name in (self.labels if isinstance(self.labels, dict) else {}):
+            if name not in self.datasets:
+                raise ValueError(f"labels names {name!r}, which is not among datasets {self.datasets}")
         for result in self.reported:
             if result.variant is not None and result.variant not in self.variants:
                 raise ValueError(f"reported result names variant {result.variant!r}, not among {sorted(self.variants)}")
@@ -166,6 +173,10 @@ class ReproductionSpec(_Strict):
     @property
     def dataset(self) -> str:
         return self.default_dataset or self.datasets[0]
+
+    def labels_for(self, dataset: str) -> int | None:
+        """The paper's label count on `dataset` (None: not a semi-supervised default there)."""
+        return self.labels.get(dataset) if isinstance(self.labels, dict) else self.labels
 
     def paper_budget_for(self, dataset: str, variant: str | None = None) -> BudgetSpec:
         """`paper_budget`, then the dataset's `per_dataset_budget`, then the variant's `paper_budget` and

@@ -24,7 +24,7 @@ from harness.budget import Budget
 from harness.data import ImageSet, dataset_info, load_images
 from harness.metrics.evaluate import Evaluator, Protocol
 from harness.metrics.extractors import ExtractorSpec
-from harness.metrics.suites import metric_suite
+from harness.metrics.suites import metric_suite, run_metric
 from harness.reproduction import Reproduction
 
 Sampler = Callable[[int, torch.Generator], torch.Tensor]
@@ -46,8 +46,9 @@ class Scorer:
 def build_scorers(repro: Reproduction, budget: Budget, extractor: ExtractorSpec | None, device: torch.device,
                   data_root: Path | None, cache: Path | None, train_set=None,
                   num_samples: int | None = None) -> list[Scorer]:
-    """The run's scorers, from its dataset's metric suite (`extractor` is None for suites without one)."""
-    build = metric_suite(dataset_info(repro.data.name).metric).build()
+    """The run's scorers, from its metric suite (`extractor` is None for suites without one): its dataset's,
+    or the test error for a semi-supervised run (`repro.data.labels`)."""
+    build = metric_suite(run_metric(dataset_info(repro.data.name).metric, repro.data.labels)).build()
     return build(repro, budget, extractor, device, data_root, cache, train_set, num_samples)
 
 

@@ -184,6 +184,8 @@ class SeedGroup:
 
 
 def _stack(batches: Sequence[Batch]) -> Batch:
+    if any(batch.labelled is not None for batch in batches):
+        raise StackingError("stacked seeds: semi-supervised batches (--labels) do not stack")
     if any(batch.domains for batch in batches):
         raise StackingError("stacked seeds: two-domain batches do not stack")
     return Batch(images=torch.cat([b.images for b in batches]), labels=torch.cat([b.labels for b in batches]))

@@ -52,6 +52,8 @@ def display_frame(board: Leaderboard) -> pd.DataFrame:
                 comparison = row.comparisons.get(metric.key)
                 reported = comparison.reported if comparison else None
                 record[f"paper {metric.label}"] = fmt.mean_std(reported.value, reported.std, metric.digits) if reported else fmt.DASH
+                if reported and reported.trials:  # how many runs the paper's ± is over
+                    record[f"paper {metric.label}"] += f" ({reported.trials} runs)"
                 mark = "" if comparison is None or comparison.same_samples or comparison.delta is None else "*"
                 inside = "" if comparison is None or comparison.within is None else (" in" if comparison.within else " out")
                 record[f"Δ {metric.label}"] = (fmt.signed(comparison.delta, metric.digits) + mark + inside) if comparison else fmt.DASH

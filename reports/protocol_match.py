@@ -31,6 +31,14 @@ def _count(value: int | None) -> str:
 def mismatches(reported: ReportedResult, protocol) -> list[str]:
     """Why `reported` was not measured under `protocol` (a reports.runs.Protocol); empty when it was."""
     reasons = []
+    if getattr(protocol, "labels", None) or reported.labels:  # semi-supervised: the label count and the test images
+        if reported.labels != protocol.labels:
+            reasons.append(f"the paper trained with {_count(reported.labels)} labels, this table with "
+                           f"{_count(protocol.labels)}")
+        if reported.num_samples != protocol.num_samples:
+            reasons.append(f"the paper classified {_count(reported.num_samples)} test images, this table "
+                           f"{_count(protocol.num_samples)}")
+        return reasons
     if reported.num_samples != protocol.num_samples:
         reasons.append(f"the paper scored {_count(reported.num_samples)} generated samples, this table "
                        f"{_count(protocol.num_samples)}")

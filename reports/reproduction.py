@@ -114,6 +114,8 @@ def _candidates(method: str, reported: ReportedResult, boards: list[Leaderboard]
     for board in boards:
         if board.protocol.dataset != reported.dataset or column.key not in {m.key for m in board.metrics}:
             continue
+        if reported.labels != board.protocol.labels:  # a semi-supervised number is only ever beside its label count
+            continue
         for row in board.rows:
             stat = row.stats.get(column.key)
             if row.paper == method and stat is not None and stat.mean is not None:

@@ -199,7 +199,8 @@ def _comparison(registry: Registry, identity: MethodIdentity, protocol: Protocol
     if entry is None or entry.reproduction is None or identity.overrides:  # the paper reported its own settings
         return None, []
     matches = [r for r in entry.reproduction.reported
-               if r.dataset == protocol.dataset and r.metric == metric.key and r.variant == (variant or None)]
+               if r.dataset == protocol.dataset and r.metric == metric.key and r.variant == (variant or None)
+               and r.labels == protocol.labels]  # another label count's number belongs to that count's table
     judged = [(r, tuple(mismatches(r, protocol))) for r in matches]
     beside = [r for r, reasons in judged if not reasons]
     apart = [Apart(r, reasons) for r, reasons in judged if reasons]

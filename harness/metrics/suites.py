@@ -105,6 +105,22 @@ register_suite(MetricSuite(
     builder="harness.metrics.stacked_modes:stacked_modes_scorers", needs_extractor=False, spread="stderr",
 ))
 
+register_suite(MetricSuite(
+    "semi-supervised",
+    # Salimans et al. 2016 Table 1 (MNIST): test examples misclassified, out of 10,000; the error in percent
+    # first (the tables' order). Scored on the whole test split from the run's `classify` (harness.metrics.classification).
+    (Column("test_error", "test error", "test_error", True, 2, percent=True),
+     Column("test_errors", "errors", "test_errors", True, 0)),
+    builder="harness.metrics.classification:semi_supervised_scorers", needs_extractor=False,
+))
+
+
+def run_metric(dataset_metric: str, labels: int | None) -> str:
+    """The suite a run is scored by: a semi-supervised run's (`--labels N`) is the test error, whatever its
+    dataset's suite; any other run's is its dataset's."""
+    return "semi-supervised" if labels else dataset_metric
+
+
 # Modules (outside this file) whose import registers a suite of their own; none yet (the suites
 # above are declared here so that reading the registry never imports torch).
 _BUILTIN_SUITE_MODULES: tuple[str, ...] = ()
