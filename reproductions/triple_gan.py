@@ -145,20 +145,22 @@ class TripleGAN(Reproduction):
 
     # -- schedule ------------------------------------------------------------------------------------
     def plan(self, g_steps: int, batch_size: int) -> None:
-        """The paper's epochs as steps; a budget shorter than the paper's is given the same proportions."""
+        """The paper's epochs as steps; a budget shorter than the paper's is given the same proportions
+        (an epoch may then be a fraction of a step's worth: boundaries are rounded, never the epoch)."""
         hp = self.hp
         pretrain = hp.pretrain_epochs * hp.pretrain_iterations_per_epoch
         full = pretrain + hp.epochs * hp.iterations_per_epoch
         scale = min(1.0, g_steps / full)
         self.pretrain_steps = round(pretrain * scale)
-        self.epoch_steps = max(1, round(hp.iterations_per_epoch * scale))
-        self.pseudo_from = self.pretrain_steps + (hp.pseudo_from_epoch - 1) * self.epoch_steps  # epochs count from 1
-        self.anneal_from = self.pretrain_steps + hp.anneal_from_epoch * self.epoch_steps
+        self.epoch_length = hp.iterations_per_epoch * scale  # steps per game epoch
+        self.pseudo_from = self.pretrain_steps + round((hp.pseudo_from_epoch - 1) * self.epoch_length)  # epochs count from 1
+        self.anneal_from = self.pretrain_steps + round(hp.anneal_from_epoch * self.epoch_length)
 
     def learning_rate(self, step: int) -> float:
         """lr, times 0.995 for every epoch completed from epoch 300 on (the released code's annealing)."""
-        epochs_annealed = (step - self.anneal_from) // self.epoch_steps + 1 if step >= self.anneal_from else 0
-        return self.hp.lr * self.hp.anneal_factor ** epochs_annealed
+        if step < self.anneal_from:
+            return self.hp.lr
+        return self.hp.lr * self.hp.anneal_factor ** (int((step - self.anneal_from) / self.epoch_length) + 1)
 
     # -- the players' losses -------------------------------------------------------------------------
     def classifier_regularised_loss(self, labelled: Batch, unlabelled_logits: torch.Tensor, balance_weight: float) -> torch.Tensor:

@@ -43,7 +43,7 @@ def test_nets_of_the_released_mnist_code():
 def test_schedule_in_steps_of_the_papers_epochs():
     repro = build(MNIST, **SMALL)
     repro.plan(603_600, 500)  # 30 pretraining epochs of 120 iterations, 1,000 epochs of 600
-    assert repro.pretrain_steps == 3600 and repro.epoch_steps == 600
+    assert repro.pretrain_steps == 3600 and repro.epoch_length == 600
     assert repro.pseudo_from == 3600 + 299 * 600  # R_P from (1-based) epoch 300
     lr = repro.hp.lr
     assert repro.learning_rate(repro.anneal_from - 1) == lr  # annealed after epoch 300 …
@@ -51,9 +51,15 @@ def test_schedule_in_steps_of_the_papers_epochs():
     assert repro.learning_rate(repro.anneal_from + 599) == pytest.approx(lr * 0.995)
     assert repro.learning_rate(repro.anneal_from + 600) == pytest.approx(lr * 0.995 ** 2)  # … once per epoch
     repro.plan(6036, 500)  # a hundredth of the paper's budget keeps its proportions
-    assert repro.pretrain_steps == 36 and repro.epoch_steps == 6 and repro.pseudo_from == 36 + 299 * 6
+    assert repro.pretrain_steps == 36 and repro.epoch_length == pytest.approx(6) and repro.pseudo_from == 36 + 299 * 6
+    # A budget whose epochs are fractions of a step: 1,000 epochs still fill the game, annealing still
+    # ends at 0.995^700 of the rate (700 epochs after epoch 300), as at the paper's budget.
+    repro.plan(1509, 500)
+    assert repro.pretrain_steps == 9 and repro.epoch_length == pytest.approx(1.5)
+    assert repro.pseudo_from == 9 + round(299 * 1.5) and repro.anneal_from == 9 + 450
+    assert repro.learning_rate(1508) == pytest.approx(lr * 0.995 ** 700)
     repro.plan(10_000_000, 500)  # a longer budget does not stretch it
-    assert repro.pretrain_steps == 3600 and repro.epoch_steps == 600
+    assert repro.pretrain_steps == 3600 and repro.epoch_length == 600
 
 
 def test_an_unlabelled_run_is_refused():
