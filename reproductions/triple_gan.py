@@ -133,6 +133,8 @@ class TripleGAN(Reproduction):
 
     def __init__(self, data: DataSpec, hp: Hyperparameters, device: torch.device):
         super().__init__(data, hp, device)
+        if not data.labels:
+            raise ValueError("Triple-GAN needs labelled pairs: run it semi-supervised (--labels N)")
         k = data.num_classes
         self.C = Classifier(data.channels, k, hp.c_dropout).to(device)
         self.G = ConditionalGenerator(hp.z_dim, hp.g_width, k, data.shape).to(device)

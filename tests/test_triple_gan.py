@@ -3,6 +3,8 @@ step's three updates and their inputs, the moving average that `classify` scores
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from torch import nn
@@ -11,7 +13,12 @@ from harness.batches import Batch
 from reproductions.triple_gan import REPRODUCTION as REPRO
 from tests.reproduction_kit import MNIST, batch, builder, changed, real_mnist_batches, snapshot
 
-build = builder(REPRO)
+LABELLED_MNIST = dataclasses.replace(MNIST, labels=10)  # a semi-supervised run's data: 10 labels
+_build = builder(REPRO)
+
+
+def build(spec=LABELLED_MNIST, **overrides):
+    return _build(spec, **overrides)
 SMALL = dict(g_width=16, d_widths=(24, 12), g_batch_size=20, c_dropout=0.0)
 
 
@@ -28,7 +35,7 @@ def in_game(repro, **plan):
 
 
 def test_nets_of_the_released_mnist_code():
-    repro = build(MNIST)
+    repro = build()
     convs = [m for m in repro.C.modules() if isinstance(m, nn.Conv2d)]
     assert [(c.out_channels, c.kernel_size[0]) for c in convs] == [(32, 5), (64, 3), (64, 3), (128, 3), (128, 3)]
     assert sum(isinstance(m, nn.BatchNorm2d) for m in repro.C.modules()) == 5
@@ -41,7 +48,7 @@ def test_nets_of_the_released_mnist_code():
 
 
 def test_schedule_in_steps_of_the_papers_epochs():
-    repro = build(MNIST, **SMALL)
+    repro = build(**SMALL)
     repro.plan(603_600, 500)  # 30 pretraining epochs of 120 iterations, 1,000 epochs of 600
     assert repro.pretrain_steps == 3600 and repro.epoch_length == 600
     assert repro.pseudo_from == 3600 + 299 * 600  # R_P from (1-based) epoch 300
@@ -64,11 +71,13 @@ def test_schedule_in_steps_of_the_papers_epochs():
 
 def test_an_unlabelled_run_is_refused():
     with pytest.raises(ValueError, match="needs labelled pairs"):
-        build(MNIST, **SMALL).train_step([batch(MNIST, 20)], 0)
+        build(MNIST, **SMALL)  # an ordinary run's data (no label count)
+    with pytest.raises(ValueError, match="needs labelled pairs"):
+        build(**SMALL).train_step([batch(MNIST, 20)], 0)  # a batch without its labelled part
 
 
 def test_pretraining_updates_only_c_on_its_own_optimiser():
-    repro = build(MNIST, **SMALL)
+    repro = build(**SMALL)
     repro.plan(603_600, 500)
     used = []
     original = repro.update
@@ -80,7 +89,7 @@ def test_pretraining_updates_only_c_on_its_own_optimiser():
 
 
 def test_one_game_step_updates_d_then_g_then_c():
-    repro = build(MNIST, **SMALL)
+    repro = build(**SMALL)
     step = in_game(repro)
     calls = []
     original = repro.update
@@ -101,7 +110,7 @@ def test_one_game_step_updates_d_then_g_then_c():
 
 
 def test_pseudo_discriminative_loss_switches_on_at_epoch_300():
-    repro = build(MNIST, **SMALL)
+    repro = build(**SMALL)
     repro.plan(603_600, 500)
     assert "pseudo_ce" not in repro.train_step([semi_supervised_batch()], repro.pseudo_from - 1)
     out = repro.train_step([semi_supervised_batch()], repro.pseudo_from)
@@ -109,7 +118,7 @@ def test_pseudo_discriminative_loss_switches_on_at_epoch_300():
 
 
 def test_d_sees_labelled_and_pseudo_labelled_pairs_as_data_and_c_pairs_as_fake():
-    repro = build(MNIST, **SMALL)
+    repro = build(**SMALL)
     step = in_game(repro)
     real = semi_supervised_batch(n=20)
     x = (real.images + 1) / 2
@@ -135,7 +144,7 @@ def test_c_is_pushed_by_ds_verdict_on_its_own_argmax_pairs_weighted_by_confidenc
     monkeypatch.setattr(module, "triple_c_adversarial_loss",
                         lambda d, confidence, alpha: (seen.append((d.detach(), confidence.detach(), alpha)),
                                                       original(d, confidence, alpha))[1])
-    repro = build(MNIST, **SMALL)
+    repro = build(**SMALL)
     step = in_game(repro)
     real = semi_supervised_batch(n=20)
     x_c = (real.images[:4] + 1) / 2
@@ -158,7 +167,7 @@ def test_c_is_pushed_by_ds_verdict_on_its_own_argmax_pairs_weighted_by_confidenc
 
 
 def test_the_moving_average_follows_c_and_is_what_classify_scores():
-    repro = build(MNIST, **SMALL)
+    repro = build(**SMALL)
     repro.plan(603_600, 500)
     start = {k: v.clone() for k, v in repro.C_average.state_dict().items()}
     repro.train_step([semi_supervised_batch()], 0)
@@ -176,7 +185,7 @@ def test_the_moving_average_follows_c_and_is_what_classify_scores():
 
 
 def test_samples_are_class_conditional_and_in_range():
-    repro = build(MNIST, **SMALL)
+    repro = build(**SMALL)
     labels = torch.tensor([3, 3, 7])
     images = repro.sample(3, labels=labels, generator=torch.Generator().manual_seed(0))
     assert images.shape == (3, 1, 28, 28) and images.min() >= -1 and images.max() <= 1
@@ -185,7 +194,7 @@ def test_samples_are_class_conditional_and_in_range():
 
 
 def test_game_trains_finite_on_mnist(data_root):
-    repro = build(MNIST, g_width=32, d_widths=(64, 32), g_batch_size=20)
+    repro = build(g_width=32, d_widths=(64, 32), g_batch_size=20)
     repro.plan(40, 50)  # a short budget: the game from step 0 on
     repro.train(True)
     stream = real_mnist_batches(data_root, n=50)
