@@ -141,6 +141,8 @@ def show(paper: str = typer.Argument(..., help="a paper id, e.g. dcgan")) -> Non
         typer.echo(f"  paper budget on {dataset}: {spec.paper_budget_for(dataset).model_dump(exclude_none=True)}")
     if spec.batch_size is not None:
         typer.echo(f"  batch size {spec.batch_size} in every budget (the method depends on it)")
+    if spec.labels is not None:
+        typer.echo(f"  semi-supervised: {spec.labels} labels by default (--labels N)")
     for result in spec.reported:
         std = f" ± {result.std}" if result.std is not None else ""
         samples = f", {result.num_samples} samples" if result.num_samples else ""
@@ -148,6 +150,8 @@ def show(paper: str = typer.Argument(..., help="a paper id, e.g. dcgan")) -> Non
                 if result.metric in ("fid", "kid") else "")
         splits = f", {result.is_splits} splits" if result.is_splits else ""
         how = f", {result.extractor}" if result.extractor else ""
+        how += f", {result.labels} labels" if result.labels else ""
+        how += f", {result.trials} runs" if result.trials else ""
         typer.echo(f"  reported {result.metric.upper()} on {result.dataset}: {result.value}{std}{samples}{real}{splits}{how}"
                    f" — {result.source}")
     for deviation in spec.deviations:

@@ -164,6 +164,8 @@ def run_args(spec: SweepSpec, cell: Cell) -> list[str]:
         args += ["--g-steps", str(spec.g_steps)]
     if spec.data_root:
         args += ["--data-root", str(spec.data_root)]
+    if spec.labels:
+        args += ["--labels", str(spec.labels)]
     for key, value in sorted(spec.hyperparameters.items()):  # JSON is YAML: --set reads it back as written
         args += ["--set", f"{key}={json.dumps(value)}"]
     return args

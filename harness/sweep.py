@@ -84,6 +84,7 @@ class SweepSpec(BaseModel):
     checkpoint_every: Optional[int] = Field(None, gt=0)  # passed to each run (note: it renames the budget)
     g_steps: Optional[int] = Field(None, gt=0)  # each run's --g-steps (renames the budget too): tests, trials
     hyperparameters: dict[str, Any] = Field(default_factory=dict)  # each run's --set key=value (a method of its own)
+    labels: Optional[int] = Field(None, gt=0)  # each run's --labels (semi-supervised papers; default: each entry's)
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
 
     @field_validator("seeds")
@@ -147,6 +148,7 @@ class Cell:
     variant: str | None = None
     version: int = 1  # the entry's version: a run of another version is not this cell's
     overrides: tuple[tuple[str, str], ...] = ()  # the sweep's hyperparameters that differ from the defaults
+    labels: int | None = None  # semi-supervised: the label count its run trains with (`--labels`, or the entry's)
 
     @property
     def identity(self) -> MethodIdentity:
@@ -165,7 +167,8 @@ class Cell:
     def key(self) -> str:
         """`<paper[@variant]>/<dataset>/<budget>/<seed> v<version> [k=v]`: the ledger's and the output's name."""
         identity = self.identity
-        return f"{identity.row}/{self.dataset}/{self.budget_dir}/{self.seed} " + identity.key.split(" ", 1)[1]
+        labels = f" labels={self.labels}" if self.labels else ""
+        return f"{identity.row}/{self.dataset}/{self.budget_dir}/{self.seed} " + identity.key.split(" ", 1)[1] + labels
 
     def folder(self, runs_dir: Path) -> Path:
         return cell_folder(runs_dir, self.row, self.dataset, self.budget_dir)
@@ -173,7 +176,16 @@ class Cell:
     def run_dirs(self, runs_dir: Path) -> list[Path]:
         """Every run of this cell's method, oldest first: a run of another version or other
         hyperparameters in the same folder (a hand-started `--set` run) is not one of them."""
-        return [p for p in seed_runs(self.folder(runs_dir), self.seed) if run_identity(p) == self.identity]
+        return [p for p in seed_runs(self.folder(runs_dir), self.seed)
+                if run_identity(p) == self.identity and recorded_labels(p) == self.labels]
+
+
+def recorded_labels(run: Path) -> int | None:
+    """The label count a run directory's config records (None: not semi-supervised, or unreadable)."""
+    try:
+        return RunDir(run).config_record().labels
+    except GanBenchError:
+        return None
 
 
 def run_identity(run: Path) -> MethodIdentity | None:
@@ -233,10 +245,11 @@ def expand(spec: SweepSpec, registry: Registry) -> tuple[list[Cell], list[str]]:
                 left_out.append(f"{row_name(entry.id, variant)}/{dataset}")
                 continue
             overrides = _sweep_overrides(spec, entry, dataset, variant)
+            labels = spec.labels or repro.labels_for(dataset)
             for budget in spec.budgets:
                 probe = Cell(entry.id, dataset, budget, 0, budget, variant, repro.version, overrides)
                 budget_dir = cell_budget(spec, registry, probe).name
-                cells.extend(Cell(entry.id, dataset, budget, seed, budget_dir, variant, repro.version, overrides)
+                cells.extend(Cell(entry.id, dataset, budget, seed, budget_dir, variant, repro.version, overrides, labels)
                              for seed in spec.seeds)
     return cells, left_out
 

@@ -62,6 +62,7 @@ def sweep(
     evaluate: Optional[bool] = typer.Option(None, "--eval/--no-eval", help="score each run (default: yes)"),
     data_root: Optional[Path] = typer.Option(None, help="each run's --data-root"),
     checkpoint_every: Optional[int] = typer.Option(None, help="each run's --checkpoint-every"),
+    labels: Optional[int] = typer.Option(None, help="each run's --labels (semi-supervised papers)"),
     executor: Optional[str] = typer.Option(None, help="local, slurm or debug (default: local)"),
     partition: Optional[str] = typer.Option(None, help="SLURM partition"),
     gpus_per_task: Optional[int] = typer.Option(None, help="GPUs per run; more than 1 runs it with torchrun (DDP)"),
@@ -74,7 +75,7 @@ def sweep(
 
     spec = _sweep_spec(sweep_file, {
         **_grid_flags(papers, datasets, budgets, seeds), "runs_dir": runs_dir, "device": device,
-        "evaluate": evaluate, "data_root": data_root, "checkpoint_every": checkpoint_every,
+        "evaluate": evaluate, "data_root": data_root, "checkpoint_every": checkpoint_every, "labels": labels,
     }, {"kind": executor, "partition": partition, "gpus_per_task": gpus_per_task, "timeout_min": timeout_min,
         "slurm_array_parallelism": array_parallelism})
     from harness.registry import load_registry
@@ -93,6 +94,7 @@ def sweep_status(
     seeds: Optional[str] = SEEDS,
     runs_dir: Optional[Path] = SWEEP_RUNS_DIR,
     checkpoint_every: Optional[int] = typer.Option(None, help="as given to `sweep` (it renames the budget)"),
+    labels: Optional[int] = typer.Option(None, help="as given to `sweep`"),
     stale_after: float = typer.Option(30.0, help="minutes without a write after which a run without a job is failed"),
 ) -> None:
     """A sweep's progress: each cell done, running, failed, diverged or pending, and the counts."""
@@ -102,6 +104,7 @@ def sweep_status(
 
     spec = absolute(_sweep_spec(sweep_file, {
         **_grid_flags(papers, datasets, budgets, seeds), "runs_dir": runs_dir, "checkpoint_every": checkpoint_every,
+        "labels": labels,
     }, {}))
     cells, _ = expand(spec, load_registry())
     states = survey(spec, cells, stale_after)

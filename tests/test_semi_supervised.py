@@ -123,14 +123,15 @@ class _ThresholdClassifier(Reproduction):
         return torch.cat([-score, score], dim=1)
 
 
-def test_evaluator_scores_a_hand_made_classifier_on_the_whole_split():
+def test_evaluator_scores_a_hand_made_classifier_on_the_whole_split(monkeypatch):
+    monkeypatch.setattr("harness.metrics.classification.CLASSIFY_BATCH", 3)  # 7 images: batches of 3, 3, 1
     images = torch.tensor([255, 0, 255, 0, 255, 200, 10], dtype=torch.uint8).view(7, 1, 1, 1).expand(7, 1, 2, 2)
     labels = torch.tensor([1, 0, 1, 1, 0, 1, 0])  # two wrong: the 4th (dark, labelled 1) and 5th
     repro = _ThresholdClassifier()
     evaluator = ClassificationEvaluator(ClassificationProtocol("toy", 7, 2), images, labels, 2, torch.device("cpu"))
     metrics = evaluator.score(classifier_of(repro))
     assert metrics == {"test_error": pytest.approx(100 * 2 / 7), "test_errors": 2.0}
-    assert repro.calls == [(False, False)] and repro.net.training  # eval mode and no grad inside, restored after
+    assert repro.calls == [(False, False)] * 3 and repro.net.training  # eval mode and no grad inside, restored after
 
 
 def test_score_protocol_keys_tables_by_label_count():
@@ -190,3 +191,17 @@ def test_killed_semi_supervised_run_resumes_bit_for_bit(tmp_path, data_root):
     protocol = results[0]["scores"][0]["protocol"]
     assert {k: protocol[k] for k in ("metric", "split", "labels")} == {"metric": "semi-supervised", "split": "test",
                                                                        "labels": 20}
+
+
+def test_sweep_cells_carry_the_label_count_to_their_runs():
+    from harness.executors import run_args
+    from harness.registry import load_registry
+    from harness.sweep import SweepSpec, expand
+
+    registry = load_registry()
+    (default,), _ = expand(SweepSpec(papers=[PAPER], budgets=["smoke"]), registry)
+    (asked,), _ = expand(SweepSpec(papers=[PAPER], budgets=["smoke"], labels=200), registry)
+    assert (default.labels, asked.labels) == (100, 200)  # the entry's default, or the sweep's
+    assert default.key != asked.key
+    args = run_args(SweepSpec(papers=[PAPER], labels=200), asked)
+    assert args[args.index("--labels") + 1] == "200"
