@@ -70,7 +70,7 @@ RUN_CASES = [
     ("zero batch", ["run", "dcgan", "--batch-size", "0"], "budget: batch_size"),
     ("negative kimg", ["run", "dcgan", "--kimg", "-1"], "budget: kimg"),
     ("bad real split", ["run", "dcgan", "--real-split", "valid"], "budget: real_split"),
-    ("catalogued only", ["run", "catgan"], "catalogued but not implemented"),
+    ("catalogued only", ["run", "3d-gan"], "catalogued but not implemented"),
     ("unknown hyperparameter", ["run", "dcgan", "--set", "learning_rate=1"], "unknown hyperparameter 'learning_rate'"),
     ("wrong hyperparameter type", ["run", "dcgan", "--set", "lr=fast"], "hyperparameter lr"),
     ("malformed --set", ["run", "dcgan", "--set", "lr"], "--set expects key=value"),

@@ -92,7 +92,7 @@ def test_a_bad_spec_is_one_line_naming_the_field(data, expected):
 
 BAD_COMMANDS = [
     (["sweep", "--papers", "nosuchgan", "--budgets", "smoke"], "unknown paper 'nosuchgan'"),
-    (["sweep", "--papers", "catgan", "--budgets", "smoke"], "catgan is catalogued but not implemented"),
+    (["sweep", "--papers", "3d-gan", "--budgets", "smoke"], "3d-gan is catalogued but not implemented"),
     (["sweep", "--papers", "dcgan", "--budgets", "huge"], "unknown budget 'huge'"),
     (["sweep", "--papers", "dcgan", "--datasets", "imagenet"], "no listed paper supports dataset 'imagenet'"),
     (["sweep", "--papers", "dcgan", "--seeds", "0,one"], "--seeds expects a comma-separated list of integers"),
