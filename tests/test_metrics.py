@@ -126,6 +126,8 @@ def test_the_shipped_classifier_recipe_is_lenet_on_all_train_digits_for_five_epo
                                                                    train_images=None)
     assert stacked_modes.CLASSIFIER_MIN_ACCURACY == MIN_TEST_ACCURACY == 0.99
     assert stacked_modes.CLASSIFIER_TRAINING.key == f"{ARCHITECTURE}-e5-b128-lr0.001-seed0"
+    layers = [type(layer).__name__ for layer in MnistCNN().net]
+    assert layers == ["Conv2d", "MaxPool2d", "Conv2d", "MaxPool2d", "Flatten", "Linear", "ReLU", "Linear"]
     shapes = [tuple(p.shape) for p in MnistCNN().parameters()]  # conv 5x5x20, conv 5x5x50, fc 500, fc 10
     assert shapes == [(20, 1, 5, 5), (20,), (50, 20, 5, 5), (50,), (500, 800), (500,), (10, 500), (10,)]
 

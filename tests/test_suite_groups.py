@@ -25,8 +25,9 @@ class Item:
 
     @property
     def group(self) -> str | None:
-        mark = self.get_closest_marker("xdist_group")
-        return mark.args[0] if mark else None
+        """The unit of work as xdist's loadgroup forms it: every xdist_group name the test has, joined."""
+        names = sorted(mark.args[0] for mark in self.marks if mark.name == "xdist_group")
+        return "_".join(names) or None
 
 
 def test_a_file_is_one_group_a_split_file_none_and_an_own_group_is_kept():
