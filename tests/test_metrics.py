@@ -36,11 +36,23 @@ def kid(a, b) -> float:
         "kernel_inception_distance_mean"]
 
 
+# Features per extractor kind, kept for the worker's life: under xdist the module fixture below was set up
+# twice per kind (four Inception passes over the sets instead of two); a set-up again now finds them here.
+_FEATURES: dict[str, tuple] = {}
+
+
 @pytest.fixture(scope="module", params=["torchscript", "torch-fidelity"])
 def scored_sets(request, data_root, torchscript_detector, random_inception_weights):
-    """Features of a few image sets under one extractor kind, computed once per kind."""
-    weights = torchscript_detector if request.param == "torchscript" else random_inception_weights
-    spec = resolve_extractor(request.param, weights)
+    """Features of a few image sets under one extractor kind, computed once per kind (only read)."""
+    if request.param not in _FEATURES:
+        _FEATURES[request.param] = _features_of_the_sets(request.param, data_root, torchscript_detector,
+                                                         random_inception_weights)
+    return _FEATURES[request.param]
+
+
+def _features_of_the_sets(kind: str, data_root, torchscript_detector, random_inception_weights):
+    weights = torchscript_detector if kind == "torchscript" else random_inception_weights
+    spec = resolve_extractor(kind, weights)
     test = load_images("mnist", "test", data_root, download=False)
     a, b = test.images[:N], test.images[N : 2 * N]
     generator = torch.Generator().manual_seed(0)
