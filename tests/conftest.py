@@ -60,16 +60,15 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups (--dist loadgroup, pyproject)
-def pytest_collection_modifyitems(config, items) -> None:
+def pytest_itemcollected(item) -> None:
     """Each test file is one unit of work for the xdist workers (its module fixtures are built once), unless
     the file sets `SPLIT_ACROSS_WORKERS = True`: then each of its tests is a unit of its own, so that a file
-    of many independent, costly cases (the every-paper smoke run) is shared by both workers, not pinned to one."""
-    for item in items:
-        module = getattr(item, "module", None)
-        if getattr(module, "SPLIT_ACROSS_WORKERS", False) or item.get_closest_marker("xdist_group"):
-            continue
-        item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    of many independent, costly cases (the every-paper smoke run) is shared by both workers, not pinned to one.
+    Marked as each test is collected, before xdist's --dist loadgroup reads the marks (pyproject)."""
+    module = getattr(item, "module", None)
+    if getattr(module, "SPLIT_ACROSS_WORKERS", False) or item.get_closest_marker("xdist_group"):
+        return
+    item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 def pytest_runtest_logreport(report) -> None:

@@ -1,4 +1,4 @@
-"""How the suite's tests are shared out to the xdist workers (conftest's pytest_collection_modifyitems):
+"""How the suite's tests are shared out to the xdist workers (conftest's pytest_itemcollected):
 a test file is one unit of work, so its module fixtures are built once, unless it sets
 SPLIT_ACROSS_WORKERS = True; a test that names its own xdist_group keeps it."""
 
@@ -36,7 +36,8 @@ def test_a_file_is_one_group_a_split_file_none_and_an_own_group_is_kept():
              Item("tests/test_b.py::test_three", grouped),
              Item("tests/test_smoke.py::test_case[gan]", split), Item("tests/test_smoke.py::test_case[dcgan]", split),
              Item("tests/test_c.py::test_four", grouped, [pytest.mark.xdist_group("mine").mark])]
-    conftest.pytest_collection_modifyitems(None, items)
+    for item in items:
+        conftest.pytest_itemcollected(item)
     assert [item.group for item in items] == ["tests/test_a.py", "tests/test_a.py", "tests/test_b.py", None, None,
                                               "mine"]
 
