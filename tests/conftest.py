@@ -5,8 +5,8 @@ real statistics are computed once), the data root and the TorchScript detector s
 same environment variables a user would set, and nothing read from the developer's home.
 
 The suite runs on two pytest-xdist workers, one test file per worker at a time (pyproject's addopts,
-`--dist loadgroup` with a group per file), except for files that set `SPLIT_ACROSS_WORKERS = True`,
-whose tests are shared out one by one.
+`--dist loadfile`). Not `loadgroup` with a group per file: pytest 9 keeps a node's id where xdist 3.8's
+loadgroup no longer writes the group, so every test would be dealt out alone and module fixtures rebuilt.
 What is expensive to make and only read afterwards (the feature cache, the shared DCGAN smoke runs)
 is made once per test run, not once per worker: `once_per_test_run` builds it under a file lock in the
 folder all workers share. The summary at the end gives the seconds spent per test file, slowest first.
@@ -58,17 +58,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-def pytest_itemcollected(item) -> None:
-    """Each test file is one unit of work for the xdist workers (its module fixtures are built once), unless
-    the file sets `SPLIT_ACROSS_WORKERS = True`: then each of its tests is a unit of its own, so that a file
-    of many independent, costly cases (the every-paper smoke run) is shared by both workers, not pinned to one.
-    Marked as each test is collected, before xdist's --dist loadgroup reads the marks (pyproject)."""
-    module = getattr(item, "module", None)
-    if getattr(module, "SPLIT_ACROSS_WORKERS", False) or item.get_closest_marker("xdist_group"):
-        return
-    item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 def pytest_runtest_logreport(report) -> None:

@@ -32,9 +32,6 @@ from tests.smoke_kit import SHORTENED_BUDGET_DIR, SHORTENED_SMOKE, SMOKE_G_STEPS
 
 
 IMPLEMENTED = sorted(entry.id for entry in load_registry().implemented())
-# The cases are independent (each its own runs folder; the stand-in detector is a cheap module fixture),
-# so the two xdist workers share them out one by one instead of one worker taking the whole file.
-SPLIT_ACROSS_WORKERS = True
 
 
 @pytest.fixture(scope="module")
