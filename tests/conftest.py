@@ -4,7 +4,9 @@ Every test runs with an isolated environment: its own feature cache (shared with
 real statistics are computed once), the data root and the TorchScript detector set through the
 same environment variables a user would set, and nothing read from the developer's home.
 
-The suite runs on two pytest-xdist workers, one test file per worker at a time (pyproject's addopts).
+The suite runs on two pytest-xdist workers, one test file per worker at a time (pyproject's addopts,
+`--dist loadfile`). Not `loadgroup` with a group per file: pytest 9 keeps a node's id where xdist 3.8's
+loadgroup no longer writes the group, so every test would be dealt out alone and module fixtures rebuilt.
 What is expensive to make and only read afterwards (the feature cache, the shared DCGAN smoke runs)
 is made once per test run, not once per worker: `once_per_test_run` builds it under a file lock in the
 folder all workers share. The summary at the end gives the seconds spent per test file, slowest first.
@@ -22,11 +24,18 @@ from contextlib import contextmanager
 from typing import Callable
 
 import pytest
-import torch
-from typer.testing import CliRunner
 
-from tests import fixtures
-from tests.smoke_kit import SCORED_RUN_SAMPLES
+# One CPU thread for each test process and every process a test starts (CLI runs, sweep and SLURM jobs,
+# DDP ranks), unless the caller chose otherwise: the two xdist workers already fill a 2-core machine, and
+# a second thread per process only contends with the other worker. Set before torch is first imported.
+for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import torch  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from tests import fixtures  # noqa: E402
+from tests.smoke_kit import SCORED_RUN_SAMPLES  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -102,21 +102,19 @@ def test_bad_command_line(case, args, expected, tmp_path, cli):
     assert not runs.exists() or not any(runs.rglob("config.json"))  # nothing half-started
 
 
-def test_unwritable_runs_dir(tmp_path):
+def test_unwritable_runs_dir(tmp_path, cli):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    proc = gan_bench("run", "dcgan", "--device", "cpu", "--budget", "smoke", "--no-eval", "--runs-dir", blocker / "runs")
+    proc = in_process(cli, "run", "dcgan", "--device", "cpu", "--budget", "smoke", "--no-eval", "--runs-dir",
+                      blocker / "runs")  # `run` in a fresh process: RUN_CASES
     assert_one_line_error(proc, "cannot create run directory")
     assert blocker.read_text() == "not a folder"
 
 
 @pytest.mark.parametrize("command", [["list"], ["validate"], ["run", "dcgan"]])
 def test_malformed_registry_names_file_and_field(broken_registry, command, cli, monkeypatch):
-    if command == ["list"]:
-        proc = gan_bench(*command, env={"GAN_BENCH_REGISTRY": str(broken_registry)})
-    else:
-        monkeypatch.setenv("GAN_BENCH_REGISTRY", str(broken_registry))
-        proc = in_process(cli, *command)
+    monkeypatch.setenv("GAN_BENCH_REGISTRY", str(broken_registry))  # each command in a fresh process: RUN_CASES
+    proc = in_process(cli, *command)
     assert_one_line_error(proc, "broken.yaml: reproduction.datasets: Input should be a valid list")
 
 

@@ -36,11 +36,23 @@ def kid(a, b) -> float:
         "kernel_inception_distance_mean"]
 
 
+# Features per extractor kind, kept for the worker's life: under xdist the module fixture below was set up
+# twice per kind (four Inception passes over the sets instead of two); a set-up again now finds them here.
+_FEATURES: dict[str, tuple] = {}
+
+
 @pytest.fixture(scope="module", params=["torchscript", "torch-fidelity"])
 def scored_sets(request, data_root, torchscript_detector, random_inception_weights):
-    """Features of a few image sets under one extractor kind, computed once per kind."""
-    weights = torchscript_detector if request.param == "torchscript" else random_inception_weights
-    spec = resolve_extractor(request.param, weights)
+    """Features of a few image sets under one extractor kind, computed once per kind (only read)."""
+    if request.param not in _FEATURES:
+        _FEATURES[request.param] = _features_of_the_sets(request.param, data_root, torchscript_detector,
+                                                         random_inception_weights)
+    return _FEATURES[request.param]
+
+
+def _features_of_the_sets(kind: str, data_root, torchscript_detector, random_inception_weights):
+    weights = torchscript_detector if kind == "torchscript" else random_inception_weights
+    spec = resolve_extractor(kind, weights)
     test = load_images("mnist", "test", data_root, download=False)
     a, b = test.images[:N], test.images[N : 2 * N]
     generator = torch.Generator().manual_seed(0)
@@ -114,13 +126,38 @@ def test_extractor_records_its_weights(torchscript_detector, random_inception_we
     assert "unverified" in tf.label and tf.kind in tf.label
 
 
-@pytest.mark.slow  # minutes on one CPU thread: 5 epochs of the 60,000 MNIST train digits
-def test_the_shipped_classifier_training_reaches_the_accuracy_floor(data_root, tmp_path):
-    """Stacked MNIST's mode counter as shipped (ClassifierTraining()'s settings) clears MIN_TEST_ACCURACY
-    on the real test split; the smoke runs use a small one, so this is the one place it is trained."""
-    from harness.metrics.mnist_classifier import MIN_TEST_ACCURACY, ClassifierTraining, mnist_classifier
+def test_the_shipped_classifier_recipe_is_lenet_on_all_train_digits_for_five_epochs():
+    """What Stacked MNIST's mode counter is trained with, as shipped: the recipe in the module docstring
+    (Caffe's LeNet; Adam lr 1e-3 halved every epoch, batch 128, 5 epochs of all 60,000 train digits, seed 0),
+    held to 99% test accuracy. Its minutes of training are not spent here: a classifier under the floor is
+    refused where it is trained (test_stacked_mnist.py), and the same training code is run on a slice below."""
+    from harness.metrics import stacked_modes
+    from harness.metrics.mnist_classifier import ARCHITECTURE, MIN_TEST_ACCURACY, ClassifierTraining, MnistCNN
+
+    assert stacked_modes.CLASSIFIER_TRAINING == ClassifierTraining(epochs=5, batch_size=128, lr=1e-3, seed=0,
+                                                                   train_images=None)
+    assert stacked_modes.CLASSIFIER_MIN_ACCURACY == MIN_TEST_ACCURACY == 0.99
+    assert stacked_modes.CLASSIFIER_TRAINING.key == f"{ARCHITECTURE}-e5-b128-lr0.001-seed0"
+    layers = [type(layer).__name__ for layer in MnistCNN().net]
+    assert layers == ["Conv2d", "MaxPool2d", "Conv2d", "MaxPool2d", "Flatten", "Linear", "ReLU", "Linear"]
+    shapes = [tuple(p.shape) for p in MnistCNN().parameters()]  # conv 5x5x20, conv 5x5x50, fc 500, fc 10
+    assert shapes == [(20, 1, 5, 5), (20,), (50, 20, 5, 5), (50,), (500, 800), (500,), (10, 500), (10,)]
+
+
+# The shipped recipe but for the number of train digits and epochs (2 epochs, so the halving of lr is
+# run; 30,000 digit passes instead of 300,000): about 12 s on one thread instead of minutes.
+SLICE_TRAINING = dict(epochs=2, train_images=15_000)
+SLICE_MIN_ACCURACY = 0.97  # on all 10,000 test digits; the shipped training is held to 0.99
+
+
+def test_the_classifier_training_on_a_slice_of_mnist_reaches_its_floor(data_root, tmp_path):
+    """The shipped training code (its batch, lr schedule and seed) on 15,000 train digits for 2 epochs clears
+    SLICE_MIN_ACCURACY on the real test split: a broken loss, schedule, architecture or data order shows here."""
+    from harness.metrics.mnist_classifier import ClassifierTraining, mnist_classifier
 
     if not (SHARED_MNIST / "raw").is_dir():
         pytest.skip("needs the real MNIST files (../shared/data/MNIST): the fixture digits are not digits")
-    spec, _ = mnist_classifier(tmp_path, data_root, ClassifierTraining(), say=lambda line: None)
-    assert spec.test_accuracy >= MIN_TEST_ACCURACY
+    training = ClassifierTraining(**SLICE_TRAINING)
+    assert (training.batch_size, training.lr, training.seed) == (128, 1e-3, 0)  # the shipped ones
+    spec, _ = mnist_classifier(tmp_path, data_root, training, min_accuracy=0.0, say=lambda line: None)
+    assert spec.test_accuracy >= SLICE_MIN_ACCURACY, spec

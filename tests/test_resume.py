@@ -13,12 +13,17 @@ import torch
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
-ARGS = ["dcgan", "--budget", "smoke", "--g-steps", "60", "--batch-size", "32", "--checkpoint-every", "7",
+# 24 G steps, checkpointed every 7: periodic checkpoints at 7, 14 and 21, the last at 24. The interrupted
+# runs are stopped between 14 and 21, so a resumed run restores a periodic checkpoint, writes one more
+# (21) and finishes; the steps do not need to be many, only to straddle those checkpoints.
+G_STEPS = 24
+ARGS = ["dcgan", "--budget", "smoke", "--g-steps", str(G_STEPS), "--batch-size", "16", "--checkpoint-every", "7",
         "--no-eval", "--device", "cpu", "--seed", "5"]
 
 
 # Interrupted during G step 17 (0-based): after the step-14 checkpoint, before the step-21 one, so
-# the resumed run must also drop the curve records the lost steps wrote.
+# the resumed run must also drop the curve records the lost steps wrote (the smoke budget logs every
+# 5 steps: the step-15 record).
 INTERRUPT_AT = 17
 
 
@@ -38,7 +43,7 @@ def final_state(path: Path) -> dict:
     return torch.load(path / "checkpoint.pt", map_location="cpu", weights_only=True)
 
 
-def assert_same_training(a: Path, b: Path, g_steps: int = 60) -> None:
+def assert_same_training(a: Path, b: Path, g_steps: int = G_STEPS) -> None:
     state_a, state_b = final_state(a), final_state(b)
     assert state_a["progress"]["g_steps"] == state_b["progress"]["g_steps"] == g_steps
     for net in ("G", "D", "opt_G", "opt_D"):

@@ -12,7 +12,8 @@ editing this file: adding a paper adds a case, and each case costs seconds. What
   user plugs in any detector (`--extractor torchscript --extractor-weights FILE`). The real
   detector is exercised by test_cli_end_to_end.py.
 - Stacked MNIST's mode counter is `SMALL_CLASSIFIER`, trained in seconds (recorded in each score
-  with its test accuracy, as any classifier is); the shipped training is checked once, in test_metrics.py.
+  with its test accuracy, as any classifier is); the shipped training recipe and its code on a slice of
+  MNIST are checked in test_metrics.py.
 """
 
 from __future__ import annotations
