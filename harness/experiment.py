@@ -36,7 +36,7 @@ from harness.phases import Phases, score_entry, timed_score
 from harness.provenance import provenance
 from harness.reproduction import DataSpec, Reproduction, load_reproduction_class, resolve_hyperparameters
 from harness.run_checks import check_generates, checked_config, checked_progress, nonfinite_reason
-from harness.run_inputs import check_data_kind, make_batches, pick_variant, scored_with, spec_of
+from harness.run_inputs import check_data_kind, make_batches, pick_variant, scoring_line, spec_of
 from harness.run_lock import run_locked, run_locked_here
 from harness.runstore import RunDir, open_run, row_name
 from harness.schema import PaperEntry
@@ -374,7 +374,7 @@ def _evaluate(run: RunDir, registry, device_name, data_root, extractor, extracto
         run.write_result(result)
         raise GanBenchError(f"{run.path}: {reason}; not scored, the run is now recorded as diverged")
     scorers = parts.build_scorers(num_samples)
-    say(f"scoring {scorers[0].protocol.num_samples} samples of {run.path} with {scored_with(scorers[0].protocol)}")
+    say(scoring_line(scorers[0].protocol, f" of {run.path}"))
     scores = []
     for scorer in scorers:
         metrics, seconds = timed_score(scorer, config["seed"])

@@ -24,7 +24,7 @@ from harness.method_identity import recorded_identity
 from harness.monitor import RunMonitor
 from harness.provenance import provenance
 from harness.run_checks import nonfinite_reason
-from harness.run_inputs import scatter_of, scored_with
+from harness.run_inputs import scatter_of, scoring_line
 from harness.runstore import RunDir
 from harness.scoring import Scorer, fixed_samples
 from harness.trainer import Callbacks, Outcome, Progress, StopOnSignal, Trainer
@@ -154,8 +154,7 @@ class Phases:
         scores = []
         scorers = parts.scorers
         if scorers and outcome.status == "finished":
-            self.say(f"scoring {scorers[0].protocol.num_samples} samples"
-                     f"{f' per domain ({len(scorers)})' if len(scorers) > 1 else ''} with {scored_with(scorers[0].protocol)}")
+            self.say(scoring_line(scorers[0].protocol, f" per domain ({len(scorers)})" if len(scorers) > 1 else ""))
             records = self.evaluate(outcome.progress, grid=False)
             scores = [score_entry(scorer.protocol, record) for scorer, record in zip(scorers, records)]
         run.write_result(self._result(outcome, scores, config))

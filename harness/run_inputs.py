@@ -47,6 +47,14 @@ def make_batches(train_set, budget: Budget, device: torch.device, seed: int, acc
         raise GanBenchError(str(exc)) from None
 
 
+def scoring_line(protocol, where: str = "") -> str:
+    """'scoring 1000 samples[ of RUN] with <extractor>' — or the test images a classifier's suite goes through."""
+    from harness.metrics.suites import metric_suite
+
+    what = metric_suite(protocol.metric).scored if getattr(protocol, "metric", None) else "samples"
+    return f"scoring {protocol.num_samples} {what}{where} with {scored_with(protocol)}"
+
+
 def scored_with(protocol) -> str:
     extractor = getattr(protocol, "extractor", None)
     return extractor.label if extractor is not None else f"{protocol.metric} (no feature extractor)"

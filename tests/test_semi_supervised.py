@@ -205,3 +205,14 @@ def test_sweep_cells_carry_the_label_count_to_their_runs():
     assert default.key != asked.key
     args = run_args(SweepSpec(papers=[PAPER], labels=200), asked)
     assert args[args.index("--labels") + 1] == "200"
+
+
+def test_the_log_says_a_classifier_suite_scores_test_images_not_samples():
+    from types import SimpleNamespace
+
+    from harness.run_inputs import scoring_line
+
+    classifier = SimpleNamespace(metric="semi-supervised", num_samples=10000, extractor=None)
+    modes = SimpleNamespace(metric="modes2d", num_samples=2500, extractor=None)
+    assert scoring_line(classifier, " of RUN") == "scoring 10000 test images classified of RUN with semi-supervised (no feature extractor)"
+    assert scoring_line(modes) == "scoring 2500 samples with modes2d (no feature extractor)"

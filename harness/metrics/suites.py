@@ -39,6 +39,9 @@ class MetricSuite:
     # The leaderboard's ± over seeds: the sample std, or the standard error (what the mode-coverage
     # papers print: PacGAN Tables 1-3 give standard errors over their trials).
     spread: str = "std"
+    # What its scorers go through, as a run's log line counts them ("scoring 10000 <scored>"): generated
+    # samples, or (a classifier's suite) the test split's real images.
+    scored: str = "samples"
 
     @property
     def metric_keys(self) -> tuple[str, ...]:
@@ -112,6 +115,7 @@ register_suite(MetricSuite(
     (Column("test_error", "test error", "test_error", True, 2, percent=True),
      Column("test_errors", "errors", "test_errors", True, 1)),
     builder="harness.metrics.classification:semi_supervised_scorers", needs_extractor=False,
+    scored="test images classified",
 ))
 
 
