@@ -15,7 +15,12 @@ from harness.reproduction import DataSpec, Reproduction, batch_statistics, evalu
 
 REGISTRY = load_registry()
 SAMPLED = sorted(entry.id for entry in REGISTRY.implemented())
-BATCH_STATISTICS_PAPERS = {"dcgan", "wgan", "wgan-gp", "biggan"}  # their reference code samples in train mode
+# Their reference code samples in train mode: pytorch/examples and dcgan.torch (DCGAN, and IcGAN built on it),
+# WassersteinGAN, improved_wgan_training, BigGAN-PyTorch's CIFAR scripts, openai/improved-gan
+# (deterministic=False), AM-GAN's batch_norm (no moving average), GRAN's get_samples (testF=False),
+# lr-gan.pytorch's train.py (netG in training mode).
+BATCH_STATISTICS_PAPERS = {"dcgan", "wgan", "wgan-gp", "biggan", "icgan", "salimans2016-improved-techniques", "am-gan",
+                           "gran", "lr-gan"}
 
 
 def build(paper: str) -> Reproduction:
@@ -23,7 +28,9 @@ def build(paper: str) -> Reproduction:
     dataset = entry.reproduction.dataset
     cls, hp, resolution = configure(entry, dataset)
     info = dataset_info(dataset)
-    spec = DataSpec(dataset, info.channels, resolution, info.num_classes or 10, info.domains)
+    # A semi-supervised paper is built as its default `--labels` run builds it (Triple-GAN refuses to be built without).
+    spec = DataSpec(dataset, info.channels, resolution, info.num_classes or 10, info.domains,
+                    labels=entry.reproduction.labels_for(dataset))
     torch.manual_seed(0)
     return instantiate(cls, hp, spec, torch.device("cpu"), paper)
 
