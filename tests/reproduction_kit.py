@@ -43,6 +43,20 @@ def changed(before: list[torch.Tensor], net: nn.Module) -> bool:
     return any(not torch.equal(b, p) for b, p in zip(before, net.parameters()))
 
 
+def record_updates(repro: Reproduction, *nets: nn.Module) -> list[tuple]:
+    """Wrap `repro.update` so that each optimiser step appends (optimizer, snapshot of each of `nets`) taken
+    just before the step, then steps: which player moved in which phase of one `train_step`."""
+    calls: list[tuple] = []
+    original = repro.update
+
+    def spy(optimizer, loss):
+        calls.append((optimizer, *(snapshot(net) for net in nets)))
+        original(optimizer, loss)
+
+    repro.update = spy
+    return calls
+
+
 def real_mnist_batches(data_root, n: int = 64, seed: int = 0) -> Iterator[Batch]:
     """An endless stream of labelled MNIST minibatches in [-1, 1] (the fixture's blobs without ../shared/data)."""
     from harness.data import load_images
@@ -55,11 +69,15 @@ def real_mnist_batches(data_root, n: int = 64, seed: int = 0) -> Iterator[Batch]
         yield Batch(images[index], mnist.labels[index])
 
 
-def assert_trains_finite_on_mnist(repro: Reproduction, data_root, steps: int) -> None:
-    """`steps` training steps on real MNIST batches leave every loss and every D weight finite."""
+def assert_trains_finite_on_mnist(repro: Reproduction, data_root, steps: int, n: int = 64,
+                                  labelled: Batch | None = None) -> None:
+    """`steps` training steps on real MNIST batches of `n` leave every loss and every D weight finite; with
+    `labelled`, each batch carries it as a semi-supervised run's batches do (`Batch.labelled`)."""
     repro.train(True)
-    stream = real_mnist_batches(data_root)
+    stream = real_mnist_batches(data_root, n=n)
     for step in range(steps):
-        losses = repro.train_step([next(stream)], step)
+        real = next(stream)
+        real.labelled = labelled
+        losses = repro.train_step([real], step)
     assert all(torch.isfinite(v) for v in losses.values()), losses
     assert all(torch.isfinite(p).all() for p in repro.D.parameters())

@@ -10,7 +10,7 @@ from torch import nn
 from harness.reproduction import DataSpec
 
 from reproductions.aae import REPRODUCTION as REPRO
-from tests.reproduction_kit import MNIST, assert_trains_finite_on_mnist, batch, builder, changed, snapshot
+from tests.reproduction_kit import MNIST, assert_trains_finite_on_mnist, batch, builder, changed, record_updates, snapshot
 
 build = builder(REPRO)
 
@@ -32,14 +32,7 @@ def test_each_phase_updates_only_its_own_nets():
     real = batch(MNIST)
     # Phase by phase: the reconstruction phase never touches D; D's phase never touches the autoencoder.
     e, g, d = snapshot(repro.encoder), snapshot(repro.G), snapshot(repro.D)
-    calls = []
-    original = repro.update
-
-    def spy(optimizer, loss):
-        calls.append((optimizer, snapshot(repro.encoder), snapshot(repro.G), snapshot(repro.D)))
-        original(optimizer, loss)
-
-    repro.update = spy
+    calls = record_updates(repro, repro.encoder, repro.G, repro.D)
     out = repro.train_step([real], 0)
     assert [c[0] for c in calls] == [repro.opt_AE, repro.opt_D, repro.opt_E]
     _, e1, g1, d1 = calls[1]  # after the reconstruction phase

@@ -8,7 +8,7 @@ import torch
 
 from reproductions.age import REPRODUCTION as REPRO, cosine_distance
 from reproductions.parts.autoencoders import batch_kl_to_standard_normal
-from tests.reproduction_kit import MNIST, assert_trains_finite_on_mnist, batch, builder, snapshot
+from tests.reproduction_kit import MNIST, assert_trains_finite_on_mnist, batch, builder, record_updates, snapshot
 
 build = builder(REPRO, g_width=8, d_width=8, z_dim=16)
 
@@ -31,13 +31,7 @@ def test_cosine_distance_is_the_codes_two_minus_mean_product():
 
 def test_update_plan_and_which_net_each_step_moves():
     repro = build(MNIST, g_updates=3)
-    calls, original = [], repro.update
-
-    def spy(optimizer, loss):
-        calls.append((optimizer, snapshot(repro.G), snapshot(repro.E)))
-        original(optimizer, loss)
-
-    repro.update = spy
+    calls = record_updates(repro, repro.G, repro.E)
     g0, e0 = snapshot(repro.G), snapshot(repro.E)
     out = repro.train_step([batch(MNIST)], 0)
     assert [c[0] for c in calls] == [repro.opt_E, repro.opt_G, repro.opt_G, repro.opt_G]

@@ -11,7 +11,7 @@ from harness.batches import Batch
 from reproductions.catgan import REPRODUCTION as REPRO
 from reproductions.catgan import statistics_kept
 from reproductions.parts.entropy import catgan_discriminator_loss, catgan_generator_loss
-from tests.reproduction_kit import MNIST, batch, builder, changed, real_mnist_batches, snapshot
+from tests.reproduction_kit import MNIST, assert_trains_finite_on_mnist, batch, builder, changed, real_mnist_batches, record_updates, snapshot
 
 build = builder(REPRO)
 SMALL = dict(g_width=16, d_width=32)
@@ -36,14 +36,7 @@ def test_nets_of_the_pi_mnist_model():
 
 def test_d_then_g_each_updating_only_its_own_net():
     repro = build(MNIST, **SMALL)
-    calls = []
-    original = repro.update
-
-    def spy(optimizer, loss):
-        calls.append((optimizer, snapshot(repro.D), snapshot(repro.G)))
-        original(optimizer, loss)
-
-    repro.update = spy
+    calls = record_updates(repro, repro.D, repro.G)
     d0, g0 = snapshot(repro.D), snapshot(repro.G)
     out = repro.train_step([semi_supervised_batch()], 0)
     assert [c[0] for c in calls] == [repro.opt_D, repro.opt_G]
@@ -139,14 +132,8 @@ def test_samples_in_range():
 
 def test_semi_supervised_training_fits_the_labelled_batch(data_root):
     repro = build(MNIST, g_width=64, d_width=128)
-    repro.train(True)
-    stream = real_mnist_batches(data_root, n=32)
     labelled = next(real_mnist_batches(data_root, n=32, seed=5))
-    for step in range(40):
-        real = next(stream)
-        real.labelled = labelled
-        losses = repro.train_step([real], step)
-    assert all(torch.isfinite(v) for v in losses.values()), losses
+    assert_trains_finite_on_mnist(repro, data_root, steps=40, n=32, labelled=labelled)
     repro.train(False)
     with torch.no_grad():
         accuracy = (repro.classify(labelled.images).argmax(1) == labelled.labels).float().mean().item()

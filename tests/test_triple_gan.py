@@ -11,7 +11,7 @@ from torch import nn
 
 from harness.batches import Batch
 from reproductions.triple_gan import REPRODUCTION as REPRO
-from tests.reproduction_kit import MNIST, batch, builder, changed, real_mnist_batches, snapshot
+from tests.reproduction_kit import MNIST, assert_trains_finite_on_mnist, batch, builder, changed, real_mnist_batches, record_updates, snapshot
 
 LABELLED_MNIST = dataclasses.replace(MNIST, labels=10)  # a semi-supervised run's data: 10 labels
 _build = builder(REPRO)
@@ -91,14 +91,7 @@ def test_pretraining_updates_only_c_on_its_own_optimiser():
 def test_one_game_step_updates_d_then_g_then_c():
     repro = build(**SMALL)
     step = in_game(repro)
-    calls = []
-    original = repro.update
-
-    def spy(optimizer, loss):
-        calls.append((optimizer, snapshot(repro.D), snapshot(repro.G), snapshot(repro.C)))
-        original(optimizer, loss)
-
-    repro.update = spy
+    calls = record_updates(repro, repro.D, repro.G, repro.C)
     out = repro.train_step([semi_supervised_batch()], step)
     assert [c[0] for c in calls] == [repro.opt_D, repro.opt_G, repro.opt_C]
     (_, d0, g0, c0), (_, d1, g1, c1), (_, d2, g2, c2) = calls
@@ -196,12 +189,5 @@ def test_samples_are_class_conditional_and_in_range():
 def test_game_trains_finite_on_mnist(data_root):
     repro = build(g_width=32, d_widths=(64, 32), g_batch_size=20)
     repro.plan(40, 50)  # a short budget: the game from step 0 on
-    repro.train(True)
-    stream = real_mnist_batches(data_root, n=50)
     labelled = next(real_mnist_batches(data_root, n=10, seed=5))
-    for step in range(8):
-        real = next(stream)
-        real.labelled = labelled
-        losses = repro.train_step([real], step)
-    assert all(torch.isfinite(v) for v in losses.values()), losses
-    assert all(torch.isfinite(p).all() for p in repro.D.parameters())
+    assert_trains_finite_on_mnist(repro, data_root, steps=8, n=50, labelled=labelled)
