@@ -177,27 +177,28 @@ class Cell:
         """Every run of this cell's method, oldest first: a run of another version or other
         hyperparameters in the same folder (a hand-started `--set` run) is not one of them."""
         return [p for p in seed_runs(self.folder(runs_dir), self.seed)
-                if run_identity(p) == self.identity and recorded_labels(p) == self.labels]
+                if _method_of(record := _run_record(p)) == self.identity
+                and (record.labels if record is not None else None) == self.labels]
 
 
-def recorded_labels(run: Path) -> int | None:
-    """The label count a run directory's config records (None: not semi-supervised, or unreadable)."""
-    try:
-        return RunDir(run).config_record().labels
-    except GanBenchError:
-        return None
+def _run_record(run: Path):
+    """A run directory's record: its result's, else its config's; None when neither can be read. Read once
+    per run for both what a cell matches on, the method and the label count (the result copies the config's)."""
+    for load in (RunDir(run).result_record, RunDir(run).config_record):
+        try:
+            return load()
+        except GanBenchError:
+            continue
+    return None
 
 
 def run_identity(run: Path) -> MethodIdentity | None:
     """The method a run directory's record names (its result's, else its config's); None when it
     recorded none (written before identities were) or cannot be read."""
-    record = None
-    for load in (RunDir(run).result_record, RunDir(run).config_record):
-        try:
-            record = load()
-            break
-        except GanBenchError:
-            continue
+    return _method_of(_run_record(run))
+
+
+def _method_of(record) -> MethodIdentity | None:
     if record is None or record.version is None or record.overrides is None:
         return None
     return MethodIdentity(record.paper, record.variant, pairs(record.overrides), record.version)

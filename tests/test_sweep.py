@@ -287,3 +287,17 @@ def test_the_debug_executor_runs_jobs_in_this_process(tmp_path, monkeypatch):
     assert executors.submit(spec, [executors.Submission(cell(), "resume", run)], said.append) == 0
     assert (run / "result.json").is_file() and said[-1] == f"done   {cell().key}: {run}"
     assert Ledger(spec.folder).latest()[cell().key]["kind"] == "debug"
+
+
+def test_a_run_of_another_label_count_is_not_the_cells_run(tmp_path):
+    """A semi-supervised cell's runs are those with its label count (config and result record it); a run of
+    another count, or an ordinary run, in the same folder belongs to another cell."""
+    runs = tmp_path / "runs"
+    semi = Cell("dcgan", "mnist", "smoke", 0, "smoke", labels=100)
+    for name, labels in (("a", 100), ("b", 20), ("c", None)):
+        path = make_run(runs, semi, name, result="finished")
+        for record in ("config.json", "result.json"):
+            data = json.loads((path / record).read_text())
+            (path / record).write_text(json.dumps({**data, **({"labels": labels} if labels else {})}))
+    assert [p.name for p in semi.run_dirs(runs)] == ["0-a"]
+    assert [p.name for p in cell().run_dirs(runs)] == ["0-c"]
